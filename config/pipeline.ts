@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { CHANGE_TYPE_NAMES, LAND_COVER_NAMES, type ChangeTypeName, type LandCoverName } from '../pipeline/types.js';
+
+const landCover = z.enum(LAND_COVER_NAMES as [LandCoverName, ...LandCoverName[]]);
+const changeType = z.enum(CHANGE_TYPE_NAMES as [ChangeTypeName, ...ChangeTypeName[]]);
+
+/** Baseline land-use groups by GB/T 21010 code (DLBM), as the 三调 survey uses them. */
+export const LandUseGroupsSchema = z
+  .object({
+    cropland: z.array(z.string()).default(['0101', '0102', '0103']).describe('DLBM codes that are cropland (耕地)'),
+    paddy: z.array(z.string()).default(['0101']).describe('DLBM codes that are paddy (水田), balanced separately'),
+  })
+  .describe('Baseline land-use groups by DLBM code');
+
+export const TransitionRuleSchema = z
+  .object({
+    name: z.string().describe('Rule name, shown in the summary'),
+    baseline: z.literal('cropland').default('cropland').describe('Baseline group the rule applies to'),
+    before: z.array(landCover).min(1).describe('Land cover the before image must show (the change happened in the period)'),
+    after: z.array(landCover).min(1).describe('Land cover the after image shows for this change'),
+    type: changeType.describe('Change type of patches from this rule'),
+    typeByMajorityAfter: z
+      .record(z.string(), changeType)
+      .optional()
+      .describe('Patch type by the majority after-class, e.g. {tree: outflow_forest, orchard: outflow_orchard}'),
+    linear: z
+      .object({
+        type: changeType.describe('Type given to linear patches (e.g. roads)'),
+        maxWidthM: z.number().positive().default(16).describe('Widest inscribed width (m) a linear patch may have'),
+        minElongation: z.number().positive().default(6).describe('Minimum length / width ratio of a linear patch'),
+      })
+      .optional()
+      .describe('Shape test that re-types long thin patches'),
+  })
+  .describe('One row of the transition table: baseline group × land cover seen → change type');
+
+const defaultTransitions: z.input<typeof TransitionRuleSchema>[] = [
+  {
+    name: 'impervious',
+    before: ['herbaceous', 'bare', 'disturbed'],
+    after: ['built'],
+    type: 'occupation_building',
+    linear: { type: 'occupation_road', maxWidthM: 16, minElongation: 6 },
+  },
+  { name: 'soil', before: ['herbaceous', 'bare'], after: ['disturbed'], type: 'occupation_soil' },
+  {
+    name: 'woody',
+    before: ['herbaceous', 'bare'],
+    after: ['tree', 'orchard'],
+    type: 'outflow_forest',
+    typeByMajorityAfter: { tree: 'outflow_forest', orchard: 'outflow_orchard' },
+  },
+  { name: 'pond', before: ['herbaceous', 'bare', 'disturbed'], after: ['water'], type: 'outflow_pond' },
+  { name: 'greenhouse', before: ['herbaceous', 'bare', 'disturbed'], after: ['greenhouse'], type: 'outflow_greenhouse' },
+];
+
+export const RulesSchema = z
+  .object({
+    groups: LandUseGroupsSchema.default(LandUseGroupsSchema.parse({})),
+    transitions: z.array(TransitionRuleSchema).min(1).default(defaultTransitions.map((t) => TransitionRuleSchema.parse(t))),
+    misregistrationPx: z
+      .number()
+      .int()
+      .min(0)
+      .max(3)
+      .default(1)
+      .describe('A pixel is not a change if its after-class is seen within this many pixels in the before image (tolerates mis-registration)'),
+    cloudBufferM: z.number().min(0).default(10).describe('Clouds and shadows are buffered by this distance (m) before masking'),
+    openingPx: z.number().int().min(0).max(3).default(1).describe('Morphological opening radius (px) applied to change masks to drop slivers from mixed pixels'),
+    minConfidence: z.number().min(0).max(1).default(0.35).describe('Pixels whose before or after classification confidence is below this are not changes'),
+    wholeParcelTillage: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.85)
+      .describe('A soil patch covering at least this fraction of one baseline parcel, and lying within it, is tillage or harvest, not digging (0 disables)'),
+    ignoreTransitions: z
+      .array(z.tuple([landCover, landCover]))
+      .default([
+        ['herbaceous', 'bare'],
+        ['bare', 'herbaceous'],
+      ])
+      .describe('Without a baseline: land-cover transitions that are the cultivation cycle and not reported'),
+  })
+  .describe('Change rules');
+
+/** Minimum mapping units (三调 convention): 200 m² construction and facility land, 400 m² agricultural land. */
+export const MinAreaSchema = z
+  .record(z.string(), z.number().min(0))
+  .default({
+    occupation_building: 200,
+    occupation_road: 200,
+    occupation_soil: 200,
+    outflow_greenhouse: 200,
+    outflow_orchard: 400,
+    outflow_forest: 400,
+    outflow_grass: 400,
+    outflow_pond: 400,
+    transition: 400,
+  })
+  .describe('Minimum mapping unit per change type, m² (ellipsoidal)');
+
+export const TilingSchema = z
+  .object({
+    tileSize: z.number().int().min(64).max(8192).default(1024).describe('Core tile size in pixels (a multiple of 256 keeps change.tif tiles aligned)'),
+  })
+  .describe('Tiling');
+
+export const NormalizeSchema = z
+  .object({
+    method: z.enum(['pif', 'none']).default('pif').describe('Relative radiometric normalisation of the after image to the before image'),
+    sampleTiles: z.number().int().min(1).default(16).describe('Tiles sampled (spread over the scene) to fit the normalisation'),
+  })
+  .describe('Radiometric normalisation between dates');
+
+export const LegalitySchema = z
+  .array(
+    z.object({
+      layer: z.enum(['approved', 'filings']).describe('Overlay layer that legalises'),
+      types: z.array(changeType).describe('Change types this layer legalises'),
+      numberField: z.string().describe('Attribute of the layer holding the approval / filing number'),
+      minCoverage: z.number().min(0).max(1).default(0.5).describe('Fraction of the patch that must lie inside'),
+    }),
+  )
+  .default([
+    { layer: 'approved', types: ['occupation_building', 'occupation_road', 'occupation_soil'], numberField: 'PZWH', minCoverage: 0.5 },
+    { layer: 'filings', types: ['outflow_greenhouse'], numberField: 'BABH', minCoverage: 0.5 },
+  ])
+  .describe('Which overlays make which change types legal (kept and marked, never dropped)');
