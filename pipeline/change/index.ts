@@ -1,0 +1,134 @@
+import type { z } from 'zod';
+import type { RulesSchema } from '../../config/pipeline.js';
+import { RuleError } from '../errors.js';
+import { LandCover, type LandCoverBlock, type LandCoverName, type Window } from '../types.js';
+import { cropToCore } from '../tiling/index.js';
+import { dilate, open } from '../raster/morphology.js';
+import { neighbourhoodClassMask } from '../raster/neighbourhood.js';
+
+export type RulesConfig = z.output<typeof RulesSchema>;
+
+/** Baseline group of a pixel, burnt from the baseline survey. */
+export const BaselineGroup = { none: 0, cropland: 1 } as const;
+
+/**
+ * The transition table compiled for per-pixel lookup. In `baseline` mode the pixel code is the
+ * 1-based index of the matching rule; in `transitions` mode (no baseline) it encodes the pair of
+ * land-cover classes: code = 1 + (before − 1) · 8 + (after − 1), for classes 1..8.
+ */
+export interface CompiledRules {
+  readonly mode: 'baseline' | 'transitions';
+  /** baseline mode: code by before·16 + after (0 = no change) */
+  readonly table: Uint8Array;
+  readonly misregistrationPx: number;
+  readonly cloudBufferPx: number;
+  readonly openingPx: number;
+  readonly minConfidence: number;
+  /** Largest neighbourhood radius the rules use: the halo a tile needs beyond the classifier's own. */
+  readonly haloPx: number;
+}
+
+const MAX_LAND_CLASS = 8; // water..greenhouse; cloud, shadow and nodata are masks, not land cover
+const code = (n: LandCoverName) => LandCover[n];
+
+/** Encodes a land-cover transition (classes 1..8) as a change code 1..64. */
+export const transitionCode = (before: number, after: number): number => 1 + (before - 1) * MAX_LAND_CLASS + (after - 1);
+export const decodeTransition = (c: number): { before: number; after: number } => ({
+  before: Math.floor((c - 1) / MAX_LAND_CLASS) + 1,
+  after: ((c - 1) % MAX_LAND_CLASS) + 1,
+});
+
+/**
+ * Compiles the rules for a scene of the given pixel size (metres), so distances in metres become
+ * pixel radii and the same config works from 0.5 m to 30 m imagery.
+ * @throws RuleError when two transitions claim the same (before, after) pair.
+ */
+export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions', pixelSizeM: number): CompiledRules {
+  const table = new Uint8Array(16 * 16);
+  if (mode === 'baseline') {
+    rules.transitions.forEach((t, i) => {
+      for (const b of t.before)
+        for (const a of t.after) {
+          const k = code(b) * 16 + code(a);
+          if (table[k]) throw new RuleError('RULE_INVALID', `rules.transitions: "${t.name}" and rule ${table[k]} both claim ${b} → ${a}`, { field: `rules.transitions[${i}]` });
+          table[k] = i + 1;
+        }
+    });
+  } else {
+    const ignored = new Set(rules.ignoreTransitions.map(([b, a]) => code(b) * 16 + code(a)));
+    for (let b = 1; b <= MAX_LAND_CLASS; b++)
+      for (let a = 1; a <= MAX_LAND_CLASS; a++) if (a !== b && !ignored.has(b * 16 + a)) table[b * 16 + a] = transitionCode(b, a);
+  }
+  const cloudBufferPx = Math.ceil(rules.cloudBufferM / pixelSizeM);
+  return {
+    mode,
+    table,
+    misregistrationPx: rules.misregistrationPx,
+    cloudBufferPx,
+    openingPx: rules.openingPx,
+    minConfidence: rules.minConfidence,
+    haloPx: Math.max(cloudBufferPx + rules.misregistrationPx, rules.openingPx * 2) + rules.misregistrationPx + 1,
+  };
+}
+
+export interface ChangeTileInput {
+  /** The window the land cover covers (core + halo). */
+  readonly read: Window;
+  readonly core: Window;
+  readonly before: LandCoverBlock;
+  readonly after: LandCoverBlock;
+  /** Baseline group per pixel of the read window (baseline mode only). */
+  readonly baselineGroup?: Uint8Array;
+}
+
+/**
+ * Per-pixel change codes for a tile's core: a pixel changes when both dates are clear, the
+ * transition (before, after) is in the table for its baseline group, both classifications are
+ * confident enough, and the after-class was not already present within `misregistrationPx` in
+ * the before image (so a 1-px shift of existing features is not a change). Clouds and shadows in
+ * either date are buffered and masked. Each code's mask is then opened to drop slivers.
+ */
+export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uint8Array {
+  const { read, before, after } = input;
+  const w = read.width;
+  const h = read.height;
+  const n = w * h;
+  if (rules.mode === 'baseline' && !input.baselineGroup) throw new RuleError('RULE_INVALID', 'baseline rules need a baseline group raster');
+  const cloudy = new Uint8Array(n);
+  for (let p = 0; p < n; p++) {
+    const b = before.classes[p];
+    const a = after.classes[p];
+    if (b === LandCover.cloud || b === LandCover.shadow || a === LandCover.cloud || a === LandCover.shadow) cloudy[p] = 1;
+  }
+  const masked = rules.cloudBufferPx > 0 ? dilate(cloudy, w, h, rules.cloudBufferPx) : cloudy;
+  const seenBefore = rules.misregistrationPx > 0 ? neighbourhoodClassMask(before.classes, w, h, rules.misregistrationPx) : null;
+  const codes = new Uint8Array(n);
+  for (let p = 0; p < n; p++) {
+    if (masked[p]) continue;
+    const b = before.classes[p];
+    const a = after.classes[p];
+    if (b === 0 || a === 0 || b > MAX_LAND_CLASS || a > MAX_LAND_CLASS || a === b) continue;
+    if (input.baselineGroup && input.baselineGroup[p] !== BaselineGroup.cropland) continue;
+    const c = rules.table[b * 16 + a];
+    if (!c) continue;
+    if (before.confidence[p] < rules.minConfidence || after.confidence[p] < rules.minConfidence) continue;
+    if (seenBefore && seenBefore[p] & (1 << a)) continue;
+    codes[p] = c;
+  }
+  const cleaned = rules.openingPx > 0 ? openEachCode(codes, w, h, rules.openingPx) : codes;
+  return cropToCore(cleaned, read, input.core);
+}
+
+/** Opening applied to each code's mask on its own, so touching patches of different codes don't erode each other. */
+function openEachCode(codes: Uint8Array, w: number, h: number, radius: number): Uint8Array {
+  const present = new Set<number>();
+  for (const c of codes) if (c) present.add(c);
+  const out = new Uint8Array(codes.length);
+  const mask = new Uint8Array(codes.length);
+  for (const c of present) {
+    for (let p = 0; p < codes.length; p++) mask[p] = codes[p] === c ? 1 : 0;
+    const opened = open(mask, w, h, radius);
+    for (let p = 0; p < codes.length; p++) if (opened[p]) out[p] = c;
+  }
+  return out;
+}

@@ -1,0 +1,205 @@
+import type { RulesConfig } from '../change/index.js';
+import { decodeTransition } from '../change/index.js';
+import type { VectorLayer } from '../baseline/vectors.js';
+import { CGCS2000, makeTransform } from '../geo/crs.js';
+import { pixelToMap } from '../geo/grid.js';
+import { ellipsoidalArea, planarCentroid, MU_PER_M2 } from '../geo/area.js';
+import { componentShape } from '../geo/shape.js';
+import { traceComponent, type Component } from '../vectorize/index.js';
+import {
+  CHANGE_TYPE_LABELS,
+  ChangeType,
+  landCoverName,
+  type ChangeTypeName,
+  type Grid,
+  type LandCoverName,
+  type Patch,
+  type PatchAttributes,
+  type PolygonCoords,
+} from '../types.js';
+
+/** Overlay layers a run may have; all optional. */
+export interface PatchLayers {
+  readonly baseline?: VectorLayer;
+  readonly townships?: VectorLayer;
+  readonly pbf?: VectorLayer;
+  readonly approved?: VectorLayer;
+  readonly filings?: VectorLayer;
+}
+
+export interface PatchOptions {
+  readonly grid: Grid;
+  /** Ground size of a pixel in metres (for shape tests). */
+  readonly pixelSizeM: number;
+  readonly mode: 'baseline' | 'transitions';
+  readonly rules: RulesConfig;
+  readonly minArea: Readonly<Record<string, number>>;
+  readonly legality: readonly { layer: 'approved' | 'filings'; types: readonly string[]; numberField: string; minCoverage: number }[];
+  /** Pixels per baseline parcel (index + 1), for the whole-parcel tillage test. */
+  readonly parcelPixels?: Uint32Array;
+  readonly regionCode: string;
+  readonly beforeDate: string | null;
+  readonly afterDate: string | null;
+}
+
+/** Why a component did not become a patch; counted in the summary. */
+export type DropReason = 'below_minimum_area' | 'whole_parcel_tillage';
+
+export interface PatchBuildResult {
+  readonly patches: Patch[];
+  /** The components behind the patches, in the same order (for the change raster and chips). */
+  readonly kept: Component[];
+  /** Final change code of each kept component (ChangeType code, or transition code). */
+  readonly codes: number[];
+  readonly dropped: Record<DropReason, number>;
+}
+
+const majority = (hist: ReadonlyArray<[number, number]> | undefined): [number, number] | null => {
+  if (!hist || hist.length === 0) return null;
+  let best = hist[0];
+  for (const h of hist) if (h[1] > best[1] || (h[1] === best[1] && h[0] < best[0])) best = h;
+  return best;
+};
+const countOf = (hist: ReadonlyArray<[number, number]> | undefined, value: number) => hist?.find((h) => h[0] === value)?.[1] ?? 0;
+const prop = (layer: VectorLayer | undefined, idx1: number | undefined, field: string): string | null => {
+  if (!layer || !idx1) return null;
+  const v = layer.features[idx1 - 1]?.properties[field];
+  return v === undefined || v === null || v === '' ? null : String(v);
+};
+
+/** Resolves the change type of a component from its rule: majority after-class, then the linear-shape test. */
+function resolveType(c: Component, opts: PatchOptions): ChangeTypeName {
+  const rule = opts.rules.transitions[c.code - 1];
+  let type = rule.type;
+  if (rule.typeByMajorityAfter) {
+    const after = majority(c.hist.after);
+    const byClass = after ? rule.typeByMajorityAfter[landCoverName(after[0])] : undefined;
+    if (byClass) type = byClass;
+  }
+  if (rule.linear) {
+    const shape = componentShape(c);
+    const widthM = shape.maxInscribedWidthPx * opts.pixelSizeM;
+    if (widthM <= rule.linear.maxWidthM && shape.elongation >= rule.linear.minElongation) type = rule.linear.type;
+  }
+  return type;
+}
+
+/** True when a soil component fills most of one baseline parcel and lies within it: ploughing or harvest, not digging. */
+function isWholeParcelTillage(c: Component, opts: PatchOptions): boolean {
+  const share = opts.rules.wholeParcelTillage;
+  if (!share || !opts.parcelPixels) return false;
+  const parcel = majority(c.hist.parcel);
+  if (!parcel || parcel[0] === 0) return false;
+  const parcelPx = opts.parcelPixels[parcel[0]] ?? 0;
+  return parcelPx > 0 && parcel[1] / parcelPx >= share && parcel[1] / c.pixelCount >= 0.9;
+}
+
+/**
+ * Turns merged change components into typed, attributed patches: resolves each type, drops
+ * components below the minimum mapping unit (ellipsoidal area) and whole-parcel tillage, marks
+ * legality from the overlays (legal patches are kept), and fills the clue-list attributes.
+ * Patches are numbered north to south, then west to east.
+ */
+export function buildPatches(components: readonly Component[], layers: PatchLayers, opts: PatchOptions): PatchBuildResult {
+  const toLonLat = makeTransform(opts.grid.crs, CGCS2000);
+  const cropland = new Set(opts.rules.groups.cropland);
+  const dropped: Record<DropReason, number> = { below_minimum_area: 0, whole_parcel_tillage: 0 };
+  const candidates: { c: Component; patch: Omit<Patch, 'attributes'> & { attributes: PatchAttributes }; code: number }[] = [];
+  for (const c of components) {
+    let type: ChangeTypeName | 'transition';
+    let label: string;
+    let code: number;
+    let qsdl: LandCoverName;
+    let xzdl: LandCoverName;
+    if (opts.mode === 'baseline') {
+      type = resolveType(c, opts);
+      label = CHANGE_TYPE_LABELS[type];
+      code = changeTypeCode(type);
+      if (type === 'occupation_soil' && isWholeParcelTillage(c, opts)) {
+        dropped.whole_parcel_tillage++;
+        continue;
+      }
+      qsdl = landCoverName(majority(c.hist.before)?.[0] ?? 0);
+      xzdl = landCoverName(majority(c.hist.after)?.[0] ?? 0);
+    } else {
+      const t = decodeTransition(c.code);
+      type = 'transition';
+      code = c.code;
+      qsdl = landCoverName(t.before);
+      xzdl = landCoverName(t.after);
+      label = `${qsdl}→${xzdl}`;
+    }
+    const pixelPoly = traceComponent(c);
+    const mapPoly: PolygonCoords = pixelPoly.map((ring) => ring.map(([x, y]) => pixelToMap(opts.grid.transform, x, y)));
+    const lonLatPoly: PolygonCoords = mapPoly.map((ring) => ring.map(([x, y]) => toLonLat(x, y)));
+    const area = ellipsoidalArea(lonLatPoly);
+    if (area < (opts.minArea[type] ?? 0)) {
+      dropped.below_minimum_area++;
+      continue;
+    }
+    const perPixel = area / c.pixelCount;
+    const [cx, cy] = planarCentroid(mapPoly);
+    const [lon, lat] = toLonLat(cx, cy);
+    const parcel = majority(c.hist.parcel)?.[0];
+    let croplandPx = 0;
+    for (const [idx, n] of c.hist.parcel ?? []) if (cropland.has(prop(layers.baseline, idx, 'DLBM') ?? '')) croplandPx += n;
+    const pbfPx = countOf(c.hist.pbf, 1);
+    let approval: string | null = null;
+    for (const rule of opts.legality) {
+      if (!rule.types.includes(type)) continue;
+      const inside = majority((c.hist[rule.layer] ?? []).filter(([v]) => v !== 0));
+      if (inside && inside[1] / c.pixelCount >= rule.minCoverage) {
+        approval = prop(layers[rule.layer], inside[0], rule.numberField);
+        if (approval) break;
+      }
+    }
+    const township = majority((c.hist.township ?? []).filter(([v]) => v !== 0))?.[0];
+    const attributes: PatchAttributes = {
+      JCBH: '',
+      TBLX: type,
+      TBLXMC: label,
+      XZQDM: prop(layers.townships, township, 'XZQDM') ?? prop(layers.baseline, parcel, 'XZQDM'),
+      XZQMC: prop(layers.townships, township, 'XZQMC'),
+      CJMC: prop(layers.baseline, parcel, 'ZLDWMC'),
+      QSX: opts.beforeDate,
+      HSX: opts.afterDate,
+      DLBM: prop(layers.baseline, parcel, 'DLBM'),
+      DLMC: prop(layers.baseline, parcel, 'DLMC'),
+      QSDL: qsdl,
+      XZDL: xzdl,
+      MJ: round2(area),
+      MJM: round2(area * MU_PER_M2),
+      GDMJ: round2(croplandPx * perPixel),
+      YJJBNTMJ: round2(pbfPx * perPixel),
+      ZXX: round3(cx),
+      ZXY: round3(cy),
+      JD: round7(lon),
+      WD: round7(lat),
+      PZWH: approval,
+      HF: approval !== null,
+      SFJBNT: pbfPx > 0,
+      ZXD: Math.round(((c.sums.conf ?? 0) / c.pixelCount) * 100) / 100,
+      pixelCount: c.pixelCount,
+      chipBefore: null,
+      chipAfter: null,
+    };
+    candidates.push({ c, code, patch: { geometry: [mapPoly], geometryLonLat: [lonLatPoly], attributes } });
+  }
+  candidates.sort((a, b) => b.patch.attributes.WD - a.patch.attributes.WD || a.patch.attributes.JD - b.patch.attributes.JD);
+  const prefix = jcbhPrefix(opts.regionCode, opts.afterDate);
+  candidates.forEach((x, i) => (x.patch.attributes.JCBH = `${prefix}${String(i + 1).padStart(5, '0')}`));
+  return { patches: candidates.map((x) => x.patch), kept: candidates.map((x) => x.c), codes: candidates.map((x) => x.code), dropped };
+}
+
+const changeTypeCode = (t: ChangeTypeName): number => ChangeType[t];
+
+/** JCBH prefix: region code + year + quarter of the after image (DOMAIN.md). */
+export function jcbhPrefix(regionCode: string, afterDate: string | null): string {
+  const d = afterDate ? new Date(afterDate) : null;
+  if (!d || Number.isNaN(d.getTime())) return `${regionCode}00000`;
+  return `${regionCode}${d.getUTCFullYear()}${Math.floor(d.getUTCMonth() / 3) + 1}`;
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+const round7 = (v: number) => Math.round(v * 1e7) / 1e7;

@@ -1,0 +1,417 @@
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import Flatbush from 'flatbush';
+import type { DetectConfig } from '../config/index.js';
+import { loadVectorLayer, burnLayer, type VectorLayer } from './baseline/vectors.js';
+import { BaselineGroup, compileRules, detectChanges, type CompiledRules } from './change/index.js';
+import { checkBands, createClassifier, loadModel, type Classifier } from './classify/index.js';
+import { ImageryError } from './errors.js';
+import { gridBBox, mapToPixel, pixelArea } from './geo/grid.js';
+import { createGeoTiffWriter, gridsOverlap, openScene, readOnGrid, readWindow } from './imagery/index.js';
+import { applyNormalization, fitNormalization, identityNormalization, type Normalization } from './normalize/index.js';
+import {
+  computeStretch,
+  renderChipPair,
+  scorePatches,
+  writeClueListXlsx,
+  writeJsonAtomic,
+  writePatchesGeoJSON,
+  type Score,
+} from './outputs/index.js';
+import { buildPatches, type PatchLayers } from './patches/index.js';
+import { cropToCore, planTiles, spreadSample, type Tile } from './tiling/index.js';
+import type { Grid, Patch, RasterBlock, StageContext, Window } from './types.js';
+import { ChangeType, CHANGE_TYPE_NAMES } from './types.js';
+import { componentsToRaster, labelTile, mergeTiles, type Component, type TileComponents } from './vectorize/index.js';
+import { loadTruth } from './truth.js';
+
+/** Named stages, in order; timings in summary.json use these names. */
+export const STAGES = ['open', 'layers', 'normalize', 'read', 'classify', 'rasterize', 'change', 'vectorize', 'patches', 'chips', 'outputs'] as const;
+export type StageName = (typeof STAGES)[number];
+
+export interface RunResult {
+  readonly outDir: string;
+  readonly patches: readonly Patch[];
+  readonly summary: RunSummary;
+}
+
+export interface RunSummary {
+  readonly farmwatch: string;
+  readonly mode: 'baseline' | 'transitions';
+  readonly inputs: Record<string, unknown>;
+  readonly counts: { total: number; legal: number; byType: Record<string, { count: number; areaM2: number; areaMu: number; legal: number }>; byTownship: Record<string, { count: number; areaM2: number; areaMu: number }> };
+  readonly dropped: Record<string, number>;
+  readonly layers: Record<string, { read: number; kept: number; repaired: number; skipped: number; problems: unknown[] }>;
+  readonly normalization: Normalization;
+  readonly model: Record<string, unknown>;
+  readonly timings: { totalMs: number; megapixels: number; stages: Record<string, { ms: number; mpxPerSec: number | null }> };
+  readonly changeRasterCodes: Record<string, number | string>;
+  readonly score?: Score;
+  readonly config: DetectConfig;
+}
+
+class StageClock {
+  readonly ms: Record<string, number> = {};
+  async time<T>(stage: StageName, f: () => Promise<T> | T): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      this.ms[stage] = (this.ms[stage] ?? 0) + performance.now() - t0;
+    }
+  }
+}
+
+const LAYER_NAMES = ['baseline', 'townships', 'pbf', 'approved', 'filings'] as const;
+
+/**
+ * Runs change detection for a pair of scenes end to end, in process, and writes the run folder:
+ * patches.geojson, 线索清单 .xlsx, chips/, change.tif, summary.json. Everything is written to a
+ * staging folder that replaces `config.out` only when the whole run succeeded.
+ * @throws AppError subclasses for bad input (files, bands, CRS, overlap, model, config).
+ */
+export async function runDetection(config: DetectConfig, ctx: StageContext): Promise<RunResult> {
+  const clock = new StageClock();
+  const t0 = performance.now();
+  const outDir = resolve(config.out);
+  const staging = `${outDir}.partial-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(join(staging, 'chips'), { recursive: true });
+  let classifier: Classifier | null = null;
+  try {
+    const { before, after, model } = await clock.time('open', async () => {
+      const model = await loadModel(config.classify.model);
+      const before = await openScene(config.before.uri, config.before);
+      const after = await openScene(config.after.uri, config.after);
+      checkBands(model.card, before.info.bands.map((b) => b.name));
+      checkBands(model.card, after.info.bands.map((b) => b.name));
+      if (!before.info.grid.crs.proj4) throw new ImageryError('UNSUPPORTED_CRS', `${config.before.uri}: CRS ${before.info.grid.crs.name} is not supported`, { file: config.before.uri });
+      if (!gridsOverlap(before.info.grid, after.info.grid)) {
+        const [a, b] = [gridBBox(before.info.grid), gridBBox(after.info.grid)];
+        throw new ImageryError(
+          'NO_OVERLAP',
+          `${config.before.uri} and ${config.after.uri} do not overlap: [${[a.minX, a.minY, a.maxX, a.maxY].map((v) => v.toFixed(2))}] in ${a.crs.name} vs [${[b.minX, b.minY, b.maxX, b.maxY].map((v) => v.toFixed(2))}] in ${b.crs.name}`,
+        );
+      }
+      return { before, after, model };
+    });
+    const grid = before.info.grid;
+    const bands = model.card.input.bands.map((b) => b.name);
+    const mode = config.layers.baseline ? 'baseline' : 'transitions';
+    const pixelSizeM = groundPixelSize(grid);
+    const rules = compileRules(config.rules, mode, pixelSizeM);
+    const halo = model.card.contextPx + rules.haloPx;
+    const tiles = planTiles(grid, config.tiling.tileSize, halo);
+    ctx.log.info('run planned', { tiles: tiles.length, halo, mode, grid: `${grid.width}x${grid.height}`, crs: grid.crs.name, pixelSizeM });
+
+    const layers: PatchLayers = await clock.time('layers', async () => {
+      const out: Record<string, VectorLayer> = {};
+      for (const name of LAYER_NAMES) {
+        const file = config.layers[name];
+        if (file) out[name] = await loadVectorLayer(name, file, grid);
+      }
+      return out;
+    });
+
+    const readPair = async (win: Window): Promise<{ b: RasterBlock; a: RasterBlock }> => {
+      const [b, a] = await Promise.all([
+        readWindow(before, win, bands, ctx.signal),
+        readOnGrid(after, grid, win, bands, { resampling: 'bilinear' }),
+      ]);
+      return { b, a };
+    };
+
+    const normalization = await clock.time('normalize', async () => {
+      if (config.normalize.method === 'none') return identityNormalization(bands, 'disabled in config');
+      const sample = spreadSample(tiles, config.normalize.sampleTiles);
+      const pairs = [];
+      for (const t of sample) {
+        const { b, a } = await readPair(t.core);
+        pairs.push({ before: b, after: a });
+      }
+      return fitNormalization(pairs);
+    });
+    ctx.log.info('normalisation fitted', { bands: normalization.bands, samples: normalization.samples });
+
+    const workers = Math.max(1, Math.min(config.classify.workers ?? 2, cpus().length));
+    classifier = await createClassifier(model, { workers, threadsPerWorker: config.classify.threadsPerWorker });
+    const parcelPixels = new Uint32Array((layers.baseline?.features.length ?? 0) + 1);
+    const tileResults: TileComponents[] = [];
+    const processTile = async (tile: Tile) => {
+      ctx.signal?.throwIfAborted();
+      const { b, a } = await clock.time('read', () => readPair(tile.read));
+      const aN = applyNormalization(a, normalization);
+      const [lcB, lcA] = await clock.time('classify', () => Promise.all([classifier!.classify(b, ctx.signal), classifier!.classify(aN, ctx.signal)]));
+      const burnt = await clock.time('rasterize', () => rasterizeLayers(layers, tile, mode, config.rules.groups.cropland));
+      const codes = await clock.time('change', () =>
+        detectChanges({ read: tile.read, core: tile.core, before: lcB, after: lcA, baselineGroup: burnt.group }, rules),
+      );
+      await clock.time('vectorize', () => {
+        const conf = new Float32Array(tile.core.width * tile.core.height);
+        const cb = cropToCore(lcB.confidence, tile.read, tile.core);
+        const ca = cropToCore(lcA.confidence, tile.read, tile.core);
+        for (let p = 0; p < conf.length; p++) conf[p] = Math.min(cb[p], ca[p]);
+        for (const v of burnt.parcel) parcelPixels[v]++;
+        tileResults[tile.index] = labelTile({
+          window: tile.core,
+          codes,
+          layers: {
+            before: cropToCore(lcB.classes, tile.read, tile.core),
+            after: cropToCore(lcA.classes, tile.read, tile.core),
+            parcel: burnt.parcel,
+            township: burnt.township,
+            pbf: burnt.pbf,
+            approved: burnt.approved,
+            filings: burnt.filings,
+          },
+          weights: { conf },
+        });
+      });
+    };
+    await runPool(tiles, workers + 1, processTile);
+    await classifier.close();
+    classifier = null;
+
+    const components = await clock.time('vectorize', () => mergeTiles(tileResults));
+    const built = await clock.time('patches', () =>
+      buildPatches(components, layers, {
+        grid,
+        pixelSizeM,
+        mode,
+        rules: config.rules,
+        minArea: config.minArea,
+        legality: config.legality,
+        parcelPixels,
+        regionCode: config.regionCode,
+        beforeDate: before.info.acquired,
+        afterDate: after.info.acquired,
+      }),
+    );
+    ctx.log.info('patches built', { components: components.length, patches: built.patches.length, dropped: built.dropped });
+
+    await clock.time('chips', () => (config.chips.enabled ? writeChips(built.patches, built.kept, staging, config, grid, readPair, normalization) : undefined));
+
+    const score = await clock.time('outputs', async () => {
+      await writeChangeRaster(join(staging, 'change.tif'), grid, built.kept, built.codes, mode, before.info.acquired, after.info.acquired);
+      await writePatchesGeoJSON(built.patches, join(staging, 'patches.geojson'), { mode, before: config.before.uri, after: config.after.uri });
+      await writeClueListXlsx(built.patches, join(staging, '线索清单.xlsx'), {
+        title: `卫片执法监测图斑线索清单 ${before.info.acquired ?? ''} → ${after.info.acquired ?? ''}`,
+        sheetPerTownship: config.xlsx.sheetPerTownship,
+        qsx: before.info.acquired ?? undefined,
+        hsx: after.info.acquired ?? undefined,
+      });
+      if (!config.truth) return undefined;
+      const truth = await loadTruth(config.truth, grid);
+      return scorePatches(
+        built.patches.map((p) => ({ id: p.attributes.JCBH, type: p.attributes.TBLX, legal: p.attributes.HF, approval: p.attributes.PZWH, polygon: p.geometry[0] })),
+        truth,
+        { iouThreshold: 0.3 },
+      );
+    });
+
+    const megapixels = (grid.width * grid.height) / 1e6;
+    const summary: RunSummary = {
+      farmwatch: '0.1.0',
+      mode,
+      inputs: {
+        before: { uri: config.before.uri, date: before.info.acquired, bands: before.info.bands, dtype: before.info.dtype, scale: before.info.scale },
+        after: { uri: config.after.uri, date: after.info.acquired, bands: after.info.bands, dtype: after.info.dtype, scale: after.info.scale },
+        grid: { width: grid.width, height: grid.height, crs: grid.crs.name, transform: grid.transform, pixelSizeM },
+        tiles: tiles.length,
+        haloPx: halo,
+      },
+      counts: countPatches(built.patches),
+      dropped: built.dropped,
+      layers: Object.fromEntries(Object.entries(layers).map(([k, l]) => [k, { ...(l as VectorLayer).stats, problems: [...(l as VectorLayer).stats.problems] }])),
+      normalization,
+      model: { id: model.card.id, version: model.card.version, sha256: model.card.sha256, kind: model.card.kind, workers },
+      timings: {
+        totalMs: Math.round(performance.now() - t0),
+        megapixels,
+        stages: Object.fromEntries(
+          STAGES.filter((s) => clock.ms[s] !== undefined).map((s) => [
+            s,
+            { ms: Math.round(clock.ms[s]), mpxPerSec: ['read', 'classify', 'rasterize', 'change', 'vectorize'].includes(s) ? round2(megapixels / (clock.ms[s] / 1000)) : null },
+          ]),
+        ),
+      },
+      changeRasterCodes: mode === 'baseline' ? { 0: 'no change', ...Object.fromEntries(CHANGE_TYPE_NAMES.map((n) => [ChangeType[n], n])) } : { 0: 'no change', formula: '1 + (before − 1) × 8 + (after − 1), land-cover codes 1..8 (see model card)' },
+      ...(score ? { score } : {}),
+      config,
+    };
+    await writeJsonAtomic(join(staging, 'summary.json'), summary);
+    await replaceDir(staging, outDir);
+    return { outDir, patches: built.patches, summary };
+  } catch (e) {
+    await classifier?.close().catch(() => undefined);
+    await rm(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+
+/** Ground size of a pixel in metres: the transform's for projected CRSs, converted at the scene centre for geographic ones. */
+function groundPixelSize(grid: Grid): number {
+  const size = Math.sqrt(pixelArea(grid.transform));
+  if (!grid.crs.proj4?.includes('+proj=longlat')) return size;
+  const b = gridBBox(grid);
+  const lat = ((b.minY + b.maxY) / 2) * (Math.PI / 180);
+  return size * 111_320 * Math.sqrt(Math.cos(lat));
+}
+
+/** Per-pixel overlay rasters for a tile: baseline group over the read window, the rest over the core. */
+function rasterizeLayers(layers: PatchLayers, tile: Tile, mode: string, croplandCodes: readonly string[]) {
+  const n = tile.core.width * tile.core.height;
+  const parcelRead = new Uint32Array(tile.read.width * tile.read.height);
+  let group: Uint8Array | undefined;
+  if (mode === 'baseline' && layers.baseline) {
+    burnLayer(layers.baseline, tile.read, parcelRead);
+    const cropland = new Set(croplandCodes);
+    const isCrop = layers.baseline.features.map((f) => cropland.has(String(f.properties.DLBM ?? '')));
+    group = new Uint8Array(parcelRead.length);
+    for (let p = 0; p < group.length; p++) group[p] = parcelRead[p] && isCrop[parcelRead[p] - 1] ? BaselineGroup.cropland : BaselineGroup.none;
+  }
+  const core = (layer: VectorLayer | undefined, Arr: typeof Uint8Array | typeof Uint16Array | typeof Uint32Array, value?: (i: number) => number) => {
+    const out = new Arr(n);
+    if (layer) burnLayer(layer, tile.core, out, value);
+    return out;
+  };
+  return {
+    group,
+    parcel: cropToCore(parcelRead, tile.read, tile.core),
+    township: core(layers.townships, Uint16Array),
+    pbf: core(layers.pbf, Uint8Array, () => 1),
+    approved: core(layers.approved, Uint32Array),
+    filings: core(layers.filings, Uint32Array),
+  };
+}
+
+/** Runs `f` over items with at most `limit` in flight; the first failure stops new work and is rethrown. */
+async function runPool<T>(items: readonly T[], limit: number, f: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown = null;
+  const lane = async () => {
+    while (next < items.length && failed === null) {
+      const item = items[next++];
+      try {
+        await f(item);
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failed !== null) throw failed;
+}
+
+async function writeChips(
+  patches: readonly Patch[],
+  kept: readonly Component[],
+  dir: string,
+  config: DetectConfig,
+  grid: Grid,
+  readPair: (w: Window) => Promise<{ b: RasterBlock; a: RasterBlock }>,
+  normalization: Normalization,
+): Promise<void> {
+  const order = patches.map((_, i) => i).sort((i, j) => patches[j].attributes.MJ - patches[i].attributes.MJ).slice(0, config.chips.max);
+  const rgb: [string, string, string] = ['red', 'green', 'blue'];
+  let stretch: { before: ReturnType<typeof computeStretch>; after: ReturnType<typeof computeStretch> } | null = null;
+  for (const i of order) {
+    const c = kept[i];
+    const m = config.chips.marginPx;
+    const side = Math.max(c.bbox.width, c.bbox.height) + 2 * m;
+    const win: Window = {
+      col: Math.round(c.bbox.col + c.bbox.width / 2 - side / 2),
+      row: Math.round(c.bbox.row + c.bbox.height / 2 - side / 2),
+      width: side,
+      height: side,
+    };
+    const { b, a } = await readPair(win);
+    const aN = applyNormalization(a, normalization);
+    // One stretch for the whole run (from the first, largest chip's context widened), so chips are comparable.
+    stretch ??= { before: computeStretch([b], rgb), after: computeStretch([aN], rgb) };
+    const outline = patches[i].geometry[0].map((ring) => ring.map(([x, y]) => toWindowPixel(grid, win, x, y)));
+    const png = await renderChipPair(b, aN, outline, stretch, { rgb });
+    const id = patches[i].attributes.JCBH;
+    await Promise.all([
+      writeFileAtomic(join(dir, 'chips', `${id}_before.png`), png.before),
+      writeFileAtomic(join(dir, 'chips', `${id}_after.png`), png.after),
+    ]);
+    patches[i].attributes.chipBefore = `chips/${id}_before.png`;
+    patches[i].attributes.chipAfter = `chips/${id}_after.png`;
+  }
+}
+
+const writeFileAtomic = async (path: string, data: Buffer) => {
+  await writeFile(`${path}.partial`, data);
+  await rename(`${path}.partial`, path);
+};
+function toWindowPixel(grid: Grid, win: Window, x: number, y: number): [number, number] {
+  const [c, r] = mapToPixel(grid.transform, x, y);
+  return [c - win.col, r - win.row];
+}
+
+/** Writes change.tif tile by tile from the kept components (memory: one 256×256 tile). */
+async function writeChangeRaster(path: string, grid: Grid, kept: readonly Component[], codes: readonly number[], mode: string, qsx: string | null, hsx: string | null) {
+  const tileSize = 256;
+  const writer = await createGeoTiffWriter(path, {
+    width: grid.width,
+    height: grid.height,
+    bandCount: 1,
+    dtype: 'uint8',
+    tileSize,
+    transform: grid.transform,
+    crs: grid.crs,
+    bandDescriptions: [mode === 'baseline' ? 'change type (0 none; see summary.json changeRasterCodes)' : 'land-cover transition code'],
+    metadata: { FARMWATCH_MODE: mode, BEFORE_DATE: qsx ?? '', AFTER_DATE: hsx ?? '' },
+  });
+  try {
+    const recoded = kept.map((c, i) => ({ ...c, code: codes[i] }));
+    const index = recoded.length ? new Flatbush(recoded.length) : null;
+    for (const c of recoded) index!.add(c.bbox.col, c.bbox.row, c.bbox.col + c.bbox.width, c.bbox.row + c.bbox.height);
+    index?.finish();
+    for (let tr = 0; tr < writer.tilesDown; tr++)
+      for (let tc = 0; tc < writer.tilesAcross; tc++) {
+        const win = { col: tc * tileSize, row: tr * tileSize, width: tileSize, height: tileSize };
+        const hits = index ? index.search(win.col, win.row, win.col + tileSize - 1, win.row + tileSize - 1).map((k) => recoded[k]) : [];
+        await writer.writeTile(tc, tr, [componentsToRaster(hits, win)]);
+      }
+    await writer.close();
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+}
+
+function countPatches(patches: readonly Patch[]): RunSummary['counts'] {
+  const byType: RunSummary['counts']['byType'] = {};
+  const byTownship: RunSummary['counts']['byTownship'] = {};
+  for (const p of patches) {
+    const a = p.attributes;
+    const t = (byType[a.TBLX] ??= { count: 0, areaM2: 0, areaMu: 0, legal: 0 });
+    t.count++;
+    t.areaM2 = round2(t.areaM2 + a.MJ);
+    t.areaMu = round2(t.areaMu + a.MJM);
+    if (a.HF) t.legal++;
+    const k = a.XZQMC ?? a.XZQDM ?? '(none)';
+    const w = (byTownship[k] ??= { count: 0, areaM2: 0, areaMu: 0 });
+    w.count++;
+    w.areaM2 = round2(w.areaM2 + a.MJ);
+    w.areaMu = round2(w.areaMu + a.MJM);
+  }
+  return { total: patches.length, legal: patches.filter((p) => p.attributes.HF).length, byType, byTownship };
+}
+
+/** Replaces `target` with `staging` (a rename; the previous run folder is removed only after). */
+async function replaceDir(staging: string, target: string) {
+  const old = `${target}.old-${process.pid}`;
+  const exists = await stat(target).then(
+    () => true,
+    () => false,
+  );
+  if (exists) await rename(target, old);
+  await rename(staging, target);
+  if (exists) await rm(old, { recursive: true, force: true });
+}
