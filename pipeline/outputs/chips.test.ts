@@ -66,6 +66,7 @@ describe('renderChipPair', () => {
     await expect(renderChipPair(noRed, noRed, [], { before: stretch, after: stretch })).rejects.toMatchObject({ code: 'MISSING_BAND', context: { band: 'red' } });
     const small: RasterBlock = { ...bright, window: { col: 0, row: 0, width: 10, height: 10 } };
     await expect(renderChipPair(bright, small, [], { before: stretch, after: stretch })).rejects.toThrow(/differ in size/);
+    await expect(renderChipPair(bright, bright, [], { before: stretch, after: { min: [0, 0], max: [1, 1] } })).rejects.toThrow(/three finite/);
   });
 
   it('caps the longer side at maxSize for thin windows', async () => {

@@ -145,13 +145,11 @@ function outlinePath(outline: PixelPolygon, k: number): string {
 async function renderOne(block: RasterBlock, rgb: readonly string[], stretch: BandStretch, k: number, svg: Buffer): Promise<Buffer> {
   const { width, height } = block.window;
   const raw = toRgb8(block, rgb, stretch);
-  // Upscale first (nearest neighbour keeps every image pixel a crisp k×k square, which is what an
-  // inspector wants to count), then composite the outline at output resolution so it stays 2 px.
-  const scaled = await sharp(raw, { raw: { width, height, channels: 3 } })
+  // sharp resizes before it composites: the image is enlarged first (nearest neighbour keeps every
+  // image pixel a crisp k×k square, which is what an inspector wants to count), then the outline SVG
+  // is drawn at output resolution so the line stays 2 px whatever k is.
+  return sharp(raw, { raw: { width, height, channels: 3 } })
     .resize(width * k, height * k, { kernel: 'nearest' })
-    .raw()
-    .toBuffer();
-  return sharp(scaled, { raw: { width: width * k, height: height * k, channels: 3 } })
     .composite([{ input: svg, top: 0, left: 0 }])
     .removeAlpha()
     .png()
@@ -179,6 +177,9 @@ export async function renderChipPair(
   if (after.window.width !== width || after.window.height !== height)
     throw new OutputError('OUTPUT_FAILED', `Chip windows differ in size: before ${width}×${height}, after ${after.window.width}×${after.window.height}`, {});
   if (width < 1 || height < 1) throw new OutputError('OUTPUT_FAILED', `Empty chip window ${width}×${height}`, {});
+  for (const [name, st] of Object.entries(stretch))
+    if (!st || st.min.length < 3 || st.max.length < 3 || [...st.min.slice(0, 3), ...st.max.slice(0, 3)].some((v) => !Number.isFinite(v)))
+      throw new ConfigError('CONFIG_INVALID', `Stretch "${name}" needs three finite min and max values`, { field: 'stretch' });
   const minSize = opts.minSize ?? 256;
   const maxSize = Math.max(opts.maxSize ?? 2048, minSize);
   const rgb = opts.rgb ?? DEFAULT_RGB;
