@@ -6,7 +6,7 @@ const BOTTOM = 2; // boundary below a pixel row: traversed rightwards
 
 /**
  * Traces a component's boundary into one polygon: the shell first, then the holes ordered by their
- * topmost-leftmost edge. Coordinates are pixel corners in global pixel coordinates (x = column,
+ * topmost-leftmost edge; each ring starts at its topmost-leftmost vertex. Coordinates are pixel corners in global pixel coordinates (x = column,
  * y = row, y down); rings are closed (first vertex repeated last) and every vertex is a corner
  * (collinear vertices removed).
  *
@@ -150,6 +150,9 @@ export function traceComponent(c: Component): PixelPolygon {
       ring.push([segS[s], segY[s]], [segE[s], segY[s]]);
       s = next(s);
     } while (s !== s0);
+    // Start at the top-left vertex: a ring's first segment is its topmost-leftmost one, whose left
+    // end is the end vertex for a TOP segment (traversed leftwards).
+    if (segT[s0] === TOP) ring.push(ring.shift()!);
     ring.push([ring[0][0], ring[0][1]]);
     rings.push(ring);
   }
