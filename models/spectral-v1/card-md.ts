@@ -1,0 +1,112 @@
+/**
+ * Renders card.md from the validated card and the rule table, so the human-readable card always
+ * shows the thresholds the graph actually uses.
+ */
+import type { ModelCard } from '../../pipeline/classify/card.js';
+import { CLASS_RULES, CONFIDENCE_FLOOR, FEATURES, INDEX_EPSILON, TERMS } from './rules.js';
+
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${(v * 100).toFixed(1)} %`);
+
+/** Hand-written sections (physics notes, limitations, references) that do not come from data. */
+const NOTES = `## Input expectations
+- **Surface reflectance** (0..1) in blue, green, red, NIR, any sensor at 2–30 m (GF-1/2, BJ-2, ZY-3, Sentinel-2 10 m, Landsat 30 m).
+  TOA reflectance works less well: path radiance adds ≈ 0.03–0.07 to blue and green and the brightness
+  rules (water, shadow, topsoil vs subsoil, canopy darkness) shift. A dark-object subtraction is the
+  minimum correction (see metrics: TOA vs DOS).
+- Pixels whose four bands are all ≤ 0 are no-data for the texture windows; the stage also forces
+  \`valid = 0\` pixels to class 0 with confidence 0.
+- Texture uses a 5×5 window: give tiles a halo of \`contextPx\` = 2 pixels.
+
+## How it decides
+Each class has a membership in 0..1: the product (fuzzy AND) of logistic terms, with max for OR and
+1 − x for NOT. \`confidence\` = winning membership / (sum of all memberships + ${CONFIDENCE_FLOOR}); the
+${CONFIDENCE_FLOOR} is a residual "no rule applies" mass, so a pixel where nothing fits well gets low
+confidence instead of 1. \`label\` is the LandCover code of the largest membership. Index denominators
+carry ε = ${INDEX_EPSILON} (≈ twice the noise-equivalent reflectance), which keeps ratios of near-black
+pixels bounded.
+
+## Known limitations (read before trusting a class)
+- **Orchard needs resolved crowns** (≲ 5 m pixels). At 10–30 m the texture window covers whole
+  fields: orchards fall to tree/herbaceous, and heterogeneous landscapes can produce orchard along
+  boundaries even with the boundary test. Do not raise \`outflow_orchard\` from 10–30 m imagery
+  without another cue.
+- **Tree vs herbaceous at 10–30 m** rests on canopy darkness only (NIR < 0.3, green < 0.06), which is
+  soft: bright broadleaf forest and dark grassland overlap.
+- **Bright surfaces**: new concrete or white roofs brighter than ≈ 0.3 can be called cloud (the
+  classic Fmask confusion), and snow is cloud (there is no snow class). Red-tile roofs and rusty
+  iron are reddish and fall to bare/disturbed.
+- **Disturbed vs bare** is brightness only: dry, bright, low-organic farmland soils (e.g. loess in
+  spring) can be called disturbed. The change stage should require persistence or a baseline.
+- **Greenhouse vs built** overlap where NDVI is 0.1–0.2 (confidence is low there); solar panels
+  (dark, bluish) will be built or shadow.
+- **Turbid or algal water** (NIR > 0.1, NDVI > 0.1, common in fish ponds) can be missed.
+- Thin cloud and haze are not a class: hazy pixels become greenhouse/built/cloud depending on
+  brightness. Mask clouds upstream where a better mask exists.
+
+## References
+- Baret, Jacquemoud & Hanocq (1993) The soil line concept in remote sensing. Remote Sens. Rev. 7.
+- Baumgardner et al. (1985) Reflectance properties of soils. Adv. Agronomy 38.
+- Chavez (1988, 1996) Improved dark-object subtraction; Image-based atmospheric corrections revisited. RSE 24; PERS 62.
+- Escadafal (1993) Remote sensing of soil color. Mathieu et al. (1998) Relationships between satellite-based radiometric indices simulated using laboratory reflectance data and typic soil color of an arid environment. RSE 66.
+- Hall, Shimabukuro & Huemmrich (1995) Remote sensing of forest biophysical structure using mixture decomposition and geometric reflectance models. Ecol. Appl. 5.
+- Herold, Roberts, Gardner & Dennison (2004) Spectrometry for urban area remote sensing. RSE 91.
+- Huete (1988) A soil-adjusted vegetation index (SAVI). RSE 25.
+- Kimes (1983) Dynamics of directional reflectance factor distributions for vegetation canopies. Appl. Optics 22.
+- Lobell & Asner (2002) Moisture effects on soil reflectance. SSSAJ 66.
+- McFeeters (1996) The use of the Normalized Difference Water Index (NDWI). IJRS 17.
+- Richardson & Wiegand (1977) Distinguishing vegetation from soil background information. PERS 43.
+- USGS, "NDVI, the foundation for remote sensing phenology" (NDVI ranges for bare, sparse and dense cover).
+- Zhang, Guindon & Cihlar (2002) An image transform to characterize and compensate for spatial variations in thin cloud contamination of Landsat images (HOT). RSE 82.
+- Zhu & Woodcock (2012) Object-based cloud and cloud shadow detection in Landsat imagery (Fmask). RSE 118.
+`;
+
+/** card.md text. */
+export function renderCardMarkdown(card: ModelCard, info: { opset: number; measuredNow: boolean }): string {
+  const lines: string[] = [];
+  lines.push(`# ${card.id} ${card.version} (${card.kind})`, '', card.description, '');
+  lines.push('| | |', '|---|---|');
+  lines.push(`| file | \`model.onnx\`, ONNX opset ${info.opset}, standard ops only |`);
+  lines.push(`| sha256 | \`${card.sha256}\` |`);
+  lines.push(`| input | \`${card.input.name}\` float32 NCHW [1, ${card.input.bands.length}, H, W], bands ${card.input.bands.map((b) => b.name).join(', ')}, surface reflectance 0..1, any H×W |`);
+  lines.push(`| outputs | \`${card.outputs.label.name}\` ${card.outputs.label.dtype} [1, H, W] LandCover codes; \`${card.outputs.confidence.name}\` ${card.outputs.confidence.dtype} [1, H, W] in 0..1 |`);
+  lines.push(`| context | ${card.contextPx} px halo (5×5 texture window) |`);
+  lines.push(`| licence | ${card.licence} |`, '');
+
+  lines.push('## Classes', '', '| code | class | rule (reading) | feeds change types |', '|---|---|---|---|');
+  for (const c of card.classes) {
+    const rule = CLASS_RULES.find((r) => r.code === c.code);
+    lines.push(`| ${c.code} | ${c.name} | ${rule?.reading ?? ''} | ${c.feedsChangeTypes.join(', ') || '– (context only)'} |`);
+  }
+  lines.push('', 'Bare (cultivated soil) feeds no change type on cropland: ploughed and harvested fields are cropland. It matters for idle-farmland checks.', '');
+
+  lines.push('## Features', '', '| feature | definition |', '|---|---|');
+  for (const [k, v] of Object.entries(FEATURES)) lines.push(`| ${k} | ${v} |`);
+  lines.push('');
+
+  lines.push('## Thresholds and why', '', 'Membership σ((x − at)/width) for "above", σ((at − x)/width) for "below".', '', '| term | feature | side | at | width | justification |', '|---|---|---|---|---|---|');
+  for (const t of Object.values(TERMS)) lines.push(`| ${t.id} | ${t.feature} | ${t.side} | ${t.at} | ${t.width} | ${t.why} |`);
+  lines.push('');
+
+  lines.push('## Measured on real data', '');
+  lines.push(
+    info.measuredNow
+      ? 'Numbers below were measured by `build.ts` on this exact model file and are re-checked by `pipeline/classify/real-data.test.ts`.'
+      : 'The shared data folder was absent at build time: the metrics below are carried over from the previous build.',
+    '',
+    '**These are sanity checks, not an evaluation protocol**: four small patches from two places, labels in other schemes mapped onto ours, 10 m pixels where texture rules barely act, and NAIP that is not reflectance. Proper training and evaluation data is a later issue.',
+    '',
+  );
+  for (const m of card.metrics) {
+    lines.push(`### ${m.dataset}`, '', m.protocol, '', `Overall accuracy **${pct(m.overallAccuracy)}** on ${m.pixels} pixels.`, '');
+    lines.push('| reference class | accepted as | support | recall |', '|---|---|---|---|');
+    for (const [ref, r] of Object.entries(m.perReference)) lines.push(`| ${ref} | ${r.accepted.join(' / ')} | ${r.support} | ${pct(r.recall)} |`);
+    lines.push('', '| predicted class | pixels | precision |', '|---|---|---|');
+    for (const [cls, p] of Object.entries(m.perPredicted)) lines.push(`| ${cls} | ${p.count} | ${pct(p.precision)} |`);
+    const predicted = [...new Set(Object.values(m.confusion).flatMap((r) => Object.keys(r)))];
+    lines.push('', `Confusion (rows reference, columns predicted):`, '', `| | ${predicted.join(' | ')} |`, `|---|${predicted.map(() => '---').join('|')}|`);
+    for (const [ref, row] of Object.entries(m.confusion)) lines.push(`| ${ref} | ${predicted.map((p) => row[p] ?? 0).join(' | ')} |`);
+    lines.push('');
+  }
+  lines.push(NOTES);
+  return lines.join('\n');
+}

@@ -1,0 +1,113 @@
+/**
+ * The in-thread part of classification, shared by the worker and by benchmarks/tools: pack a
+ * RasterBlock into the model's NCHW tensor, run the ONNX session, turn its outputs into a
+ * LandCoverBlock. Never call `runPacked` on a thread that must stay responsive: ORT's run blocks.
+ */
+import ort from 'onnxruntime-node';
+import { ModelError } from '../errors.js';
+import { LandCover, type LandCoverBlock, type RasterBlock, type Window } from '../types.js';
+import type { ModelCard } from './card.js';
+import { checkBands } from './load.js';
+
+/** A block as the model consumes it: NCHW float32 plus the validity the caller will apply. */
+export interface PackedBlock {
+  readonly input: Float32Array;
+  /** 1 where the pixel is classified; invalid and non-finite pixels are 0. */
+  readonly valid: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Raw model outputs for one block. */
+export interface RawOutputs {
+  readonly labels: ArrayLike<number | bigint>;
+  readonly confidence: Float32Array;
+}
+
+/** Opens an ORT CPU session with `threads` intra-op threads and no inter-op parallelism. */
+export async function openSession(modelPath: string, threads: number): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(modelPath, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: Math.max(1, Math.floor(threads)),
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+  } catch (e) {
+    throw new ModelError('MODEL_INVALID', `onnxruntime cannot load ${modelPath}: ${(e as Error).message}`, { file: modelPath, stage: 'classify' }, { cause: e });
+  }
+}
+
+/**
+ * Reorders a block into the model's band order as one NCHW float32 buffer (a fresh copy: the
+ * caller's block is left intact). Invalid or non-finite pixels are written as 0 in every band,
+ * which the graph reads as no-data.
+ * @throws ModelError `MODEL_INPUT_MISMATCH` for missing bands or band arrays shorter than the window.
+ */
+export function packBlock(card: ModelCard, block: RasterBlock): PackedBlock {
+  checkBands(card, block.bandNames);
+  const { width, height } = block.window;
+  const n = width * height;
+  if (block.valid.length < n) {
+    throw new ModelError('MODEL_INPUT_MISMATCH', `Block valid mask holds ${block.valid.length} values, window ${width}×${height} needs ${n}`, { stage: 'classify' });
+  }
+  const bands = card.input.bands.map((b) => {
+    const data = block.data[block.bandNames.indexOf(b.name)];
+    if (data.length < n) throw new ModelError('MODEL_INPUT_MISMATCH', `Band "${b.name}" holds ${data.length} values, window ${width}×${height} needs ${n}`, { band: b.name, stage: 'classify' });
+    return { data, scale: b.scale ?? 1, offset: b.offset ?? 0 };
+  });
+  const input = new Float32Array(bands.length * n);
+  const valid = new Uint8Array(n);
+  for (let p = 0; p < n; p++) {
+    if (block.valid[p] === 0) continue;
+    let ok = 1;
+    for (let c = 0; c < bands.length; c++) {
+      const { data, scale, offset } = bands[c];
+      const v = data[p] * scale + offset;
+      if (!Number.isFinite(v)) ok = 0;
+      input[c * n + p] = v;
+    }
+    if (ok) valid[p] = 1;
+    else for (let c = 0; c < bands.length; c++) input[c * n + p] = 0;
+  }
+  return { input, valid, width, height };
+}
+
+/** Runs the session on a packed block. Blocks the calling thread for the duration of inference. */
+export async function runPacked(session: ort.InferenceSession, card: ModelCard, packed: PackedBlock): Promise<RawOutputs> {
+  const { width, height } = packed;
+  const feeds = { [card.input.name]: new ort.Tensor('float32', packed.input, [1, card.input.bands.length, height, width]) };
+  const out = await session.run(feeds, [card.outputs.label.name, card.outputs.confidence.name]);
+  const labels = out[card.outputs.label.name];
+  const confidence = out[card.outputs.confidence.name];
+  if (!labels || !confidence || labels.size !== width * height || confidence.size !== width * height) {
+    throw new ModelError('MODEL_INVALID', `Model ${card.id} returned outputs of the wrong size for a ${width}×${height} block`, { stage: 'classify' });
+  }
+  return { labels: labels.data as ArrayLike<number | bigint>, confidence: Float32Array.from(confidence.data as Float32Array) };
+}
+
+/**
+ * Applies validity to raw outputs: invalid pixels get class 0 (nodata) and confidence 0. Reuses
+ * `raw.confidence` in place.
+ */
+export function toLandCover(raw: RawOutputs, valid: Uint8Array, window: Window): LandCoverBlock {
+  const n = window.width * window.height;
+  const classes = new Uint8Array(n);
+  const confidence = raw.confidence;
+  const labels = raw.labels;
+  for (let p = 0; p < n; p++) {
+    if (valid[p]) classes[p] = Number(labels[p]);
+    else {
+      classes[p] = LandCover.nodata;
+      confidence[p] = 0;
+    }
+  }
+  return { window, classes, confidence };
+}
+
+/** Packs, runs and unpacks one block on the calling thread (tests, tools, benchmarks). */
+export async function classifyInThread(session: ort.InferenceSession, card: ModelCard, block: RasterBlock): Promise<LandCoverBlock> {
+  const packed = packBlock(card, block);
+  return toLandCover(await runPacked(session, card, packed), packed.valid, block.window);
+}
