@@ -84,7 +84,11 @@ export async function runPacked(session: ort.InferenceSession, card: ModelCard, 
   if (!labels || !confidence || labels.size !== width * height || confidence.size !== width * height) {
     throw new ModelError('MODEL_INVALID', `Model ${card.id} returned outputs of the wrong size for a ${width}×${height} block`, { stage: 'classify' });
   }
-  return { labels: labels.data as ArrayLike<number | bigint>, confidence: Float32Array.from(confidence.data as Float32Array) };
+  // ORT hands back arrays that own their buffers, so they can be transferred to the main thread
+  // as they are; copy only if a future version returns views into a shared arena.
+  const conf = confidence.data as Float32Array;
+  const own = conf.byteOffset === 0 && conf.buffer.byteLength === conf.byteLength ? conf : conf.slice();
+  return { labels: labels.data as ArrayLike<number | bigint>, confidence: own };
 }
 
 /**

@@ -3,7 +3,9 @@
  * Requests go to the worker with the fewest outstanding requests; a worker that dies rejects what
  * it held and is replaced, so one crash costs the blocks it was holding, not the pool.
  */
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ModelError } from '../errors.js';
 import type { LandCoverBlock, RasterBlock, Window } from '../types.js';
@@ -64,8 +66,7 @@ export class WorkerPoolClassifier implements Classifier {
 
   private constructor(
     private readonly model: LoadedModel,
-    private readonly workerUrl: URL,
-    private readonly execArgv: string[],
+    private readonly entry: WorkerEntry,
     private readonly threads: number,
     workers: number,
   ) {
@@ -76,11 +77,7 @@ export class WorkerPoolClassifier implements Classifier {
   static async start(model: LoadedModel, opts: ClassifierOptions = {}): Promise<WorkerPoolClassifier> {
     const workers = Math.max(1, Math.floor(opts.workers ?? 1));
     const threads = Math.max(1, Math.floor(opts.threadsPerWorker ?? Math.max(1, Math.floor(availableParallelism() / workers))));
-    // From TypeScript sources (vitest, tsx) the worker is the .ts file and needs tsx's loader;
-    // from the compiled dist/ it is the sibling .js file.
-    const fromSource = import.meta.url.endsWith('.ts');
-    const workerUrl = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
-    const pool = new WorkerPoolClassifier(model, workerUrl, fromSource ? ['--import', 'tsx'] : [], threads, workers);
+    const pool = new WorkerPoolClassifier(model, workerEntry(), threads, workers);
     try {
       await Promise.all(pool.slots.map((s) => s.ready));
     } catch (e) {
@@ -92,6 +89,11 @@ export class WorkerPoolClassifier implements Classifier {
 
   classify(block: RasterBlock, signal?: AbortSignal): Promise<LandCoverBlock> {
     return this.submit(block, signal, false);
+  }
+
+  /** Outstanding requests per worker, in worker order (for monitoring and tests). */
+  pendingCounts(): number[] {
+    return this.slots.map((s) => s.pending.size);
   }
 
   /** Makes the least busy worker exit abruptly while holding `block`'s request. Tests only. */
@@ -151,7 +153,7 @@ export class WorkerPoolClassifier implements Classifier {
 
   private spawn(): Slot {
     const init: WorkerInit = { modelPath: this.model.modelPath, card: this.model.card, threads: this.threads };
-    const worker = new Worker(this.workerUrl, { workerData: init, execArgv: this.execArgv });
+    const worker = new Worker(this.entry.script, { workerData: init, eval: this.entry.eval, execArgv: [] });
     const slot: Slot = { worker, ready: Promise.resolve(), started: false, dead: false, pending: new Map() };
     let settleReady: { resolve(): void; reject(e: unknown): void } | undefined;
     slot.ready = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }));
@@ -200,6 +202,27 @@ export class WorkerPoolClassifier implements Classifier {
     worker.on('exit', (code) => onDeath(`exit code ${code}`));
     return slot;
   }
+}
+
+interface WorkerEntry {
+  readonly script: string | URL;
+  readonly eval: boolean;
+}
+
+/**
+ * From the compiled dist/ the worker is the sibling .js file. From TypeScript sources (vitest,
+ * tsx; `import.meta.url` ends with .ts) it is worker.ts, which needs tsx's loader inside the worker.
+ * `execArgv: ['--import', 'tsx']` does not do that on Node 20 (the entry is resolved before the
+ * preloaded hooks apply: "Unknown file extension .ts"), so a tiny bootstrap registers tsx in the
+ * worker and then imports the entry.
+ */
+function workerEntry(): WorkerEntry {
+  if (!import.meta.url.endsWith('.ts')) return { script: new URL('./worker.js', import.meta.url), eval: false };
+  // require.resolve picks the package's "require" build; its ESM twin sits beside it (see tsx's
+  // exports map) and is the one whose register() installs ESM hooks.
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const entry = new URL('./worker.ts', import.meta.url).href;
+  return { script: `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`, eval: true };
 }
 
 function abortError(w: Window): ModelError {
