@@ -51,6 +51,9 @@ const cases: Array<[w: number, h: number, r: number, density: number]> = [
   [40, 23, 5, 0.05],
   [40, 23, 5, 0.97],
   [12, 7, 20, 0.3], // radius larger than the raster
+  [64, 50, 6, 0.02], // sparse, word-skipping, van Herk/Gil-Werman column pass
+  [64, 50, 6, 0.98],
+  [33, 61, 9, 0.5],
 ];
 
 describe('binary morphology against a naive reference', () => {
@@ -60,6 +63,15 @@ describe('binary morphology against a naive reference', () => {
       const mask = new Uint8Array(w * h).map(() => (rand() < d ? 1 + Math.floor(rand() * 3) : 0)); // any non-zero is foreground
       const bin = mask.map((v) => (v ? 1 : 0));
       expect(Array.from(dilate(mask, w, h, r))).toEqual(Array.from(naive(mask, w, h, r, 'dilate')));
+      // Unaligned views (the word-at-a-time scan must not depend on alignment) and plain arrays.
+      for (const shift of [1, 2, 3]) {
+        const buf = new Uint8Array(w * h + shift);
+        buf.set(mask, shift);
+        const view = buf.subarray(shift);
+        expect(Array.from(dilate(view, w, h, r))).toEqual(Array.from(naive(mask, w, h, r, 'dilate')));
+        expect(Array.from(erode(view, w, h, r))).toEqual(Array.from(naive(mask, w, h, r, 'erode')));
+      }
+      expect(Array.from(erode(Array.from(mask), w, h, r))).toEqual(Array.from(naive(mask, w, h, r, 'erode')));
       expect(Array.from(erode(mask, w, h, r))).toEqual(Array.from(naive(mask, w, h, r, 'erode')));
       expect(Array.from(open(mask, w, h, r))).toEqual(Array.from(naive(naive(bin, w, h, r, 'erode'), w, h, r, 'dilate')));
       expect(Array.from(close(mask, w, h, r))).toEqual(Array.from(naive(naive(bin, w, h, r, 'dilate'), w, h, r, 'erode')));
@@ -87,6 +99,8 @@ describe('max / OR filters and class neighbourhoods', () => {
     [13, 11, 2],
     [30, 17, 4],
     [5, 40, 7],
+    [14, 9, 3],
+    [3, 12, 2],
   ] as const)
     it(`${w}×${h} r=${r}`, () => {
       const rand = rng(7 + w + h + r);

@@ -10,10 +10,15 @@ import { dilate, orFilter } from './morphology.js';
 export function neighbourhoodClassMask(classes: Uint8Array, w: number, h: number, radius: number): Uint16Array {
   if (classes.length !== w * h) throw new RangeError(`raster of ${classes.length} values does not match ${w}×${h}`);
   const bits = new Uint16Array(classes.length);
+  let bad = 0;
   for (let p = 0; p < classes.length; p++) {
     const c = classes[p];
-    if (c > 15) throw new RangeError(`neighbourhoodClassMask: class ${c} at pixel ${p} does not fit in 16 bits (classes 0..15)`);
+    bad |= c;
     bits[p] = 1 << c;
+  }
+  if (bad > 15) {
+    const p = classes.findIndex((c) => c > 15);
+    throw new RangeError(`neighbourhoodClassMask: class ${classes[p]} at pixel ${p} does not fit in 16 bits (classes 0..15)`);
   }
   return orFilter(bits, w, h, radius);
 }
