@@ -31,7 +31,8 @@ export interface ComponentShape {
 
 /**
  * Shape of a component for telling linear features (roads: long, 3–6 px wide) from compact ones
- * (buildings). Works on the component's bounding box only: O(bbox area) time and memory.
+ * (buildings). Works on the component's bounding box only: O(bbox area) time, about 3 bytes of
+ * memory per bbox pixel (a long diagonal feature has a large bbox: 10⁴ × 10⁴ px needs ~300 MB).
  *
  * The distance transform is exact and separable: a column pass finds, for each column and each
  * half-pixel height, the vertical distance to the nearest background square; a row pass takes the
@@ -59,7 +60,8 @@ export function componentShape(c: Component): ComponentShape {
     }
 
   // For each pixel in the component, the row just past the bottom of its vertical run (yb).
-  const runEnd = new Int32Array(W * H);
+  // 16-bit when the bbox allows: with the mask, 3 bytes per bbox pixel in all.
+  const runEnd = H < 65536 ? new Uint16Array(W * H) : new Int32Array(W * H);
   for (let x = 0; x < W; x++) {
     let end = H;
     for (let y = H - 1; y >= 0; y--) {
