@@ -116,7 +116,11 @@ export interface SceneInfo {
     /** Reduced-resolution images (overviews) in the file; reads always use full resolution. */
     readonly overviews: number;
   };
-  /** 0-based sample index of an alpha band (ExtraSamples), whose 0 marks invalid pixels. */
+  /**
+   * 0-based sample index of an alpha band (ExtraSamples), whose 0 marks invalid pixels; null when
+   * there is none or when the band mapping or the band's description names it (RGBN files often
+   * mislabel NIR as alpha).
+   */
   readonly alphaBand: number | null;
   /** True when the file has an internal (per-dataset) transparency mask, used for validity. */
   readonly internalMask: boolean;
@@ -329,7 +333,7 @@ async function rasterFromIfd(t: TiffFile, ifd: Ifd, what: string, nodataFill: nu
       const plane = Math.floor(i / (across * down));
       const j = i % (across * down);
       throw bad(
-        `${kind} ${j % across},${Math.floor(j / across)}${planar === 2 ? ` of band ${plane + 1}` : ''} of the ${what} lies at bytes ${o}–${o + c}, past the end of the file (${t.size} bytes): the file is truncated or corrupt`,
+        `${tiled ? `tile ${j % across},${Math.floor(j / across)}` : `strip ${Math.floor(j / across)}`}${planar === 2 ? ` of band ${plane + 1}` : ''} of the ${what} lies at bytes ${o}–${o + c}, past the end of the file (${t.size} bytes): the file is truncated or corrupt`,
       );
     }
   }
@@ -505,6 +509,9 @@ async function describe(fh: FileHandle, path: string, uri: string, size: number,
     if (!lookup.has(names[i])) lookup.set(names[i], i);
   }
   for (let i = 0; i < n; i++) if (!lookup.has(`b${i + 1}`)) lookup.set(`b${i + 1}`, i);
+  // RGBN files written as RGB + "alpha" ExtraSample are common: a band the mapping or the band
+  // description names (other than "alpha") is data, not a transparency mask.
+  if (alphaBand !== null && (mapped.has(alphaBand) || (descriptions[alphaBand] && names[alphaBand] !== 'alpha'))) alphaBand = null;
 
   // Scale and offset: options (as a pair) > file per-band SCALE/OFFSET > dtype default.
   const dflt = image.dtype === 'uint8' ? 1 / 255 : image.dtype === 'uint16' || image.dtype === 'int16' ? 1 / 10000 : 1;
@@ -719,26 +726,26 @@ function getBlock(s: Internals, r: Raster, bx: number, by: number, plane: number
       return a;
     }
     if (signal?.aborted) throw abortError(s.path, window);
-    const kind = r.tiled ? 'tile' : 'strip';
-    const where = `${kind} ${bx},${by}${r.planar === 2 ? ` of band ${plane + 1}` : ''} of the ${r.what} (bytes ${off}–${off + cnt}, ${compressionName(r.compression)}) while reading window col ${window.col}, row ${window.row}, ${window.width}×${window.height}`;
-    const bytes = await readExact(s.fh, s.path, s.size, off, cnt, `${kind} ${bx},${by}`);
+    const block = r.tiled ? `tile ${bx},${by}` : `strip ${by}`;
+    const where = `${block}${r.planar === 2 ? ` of band ${plane + 1}` : ''} of the ${r.what} (bytes ${off}–${off + cnt}, ${compressionName(r.compression)}) while reading window col ${window.col}, row ${window.row}, ${window.width}×${window.height}`;
+    const bytes = await readExact(s.fh, s.path, s.size, off, cnt, where);
     let decoded: ArrayBufferLike;
     try {
       r.decoder ??= makeBlockDecoder(r.compression, r.params);
       decoded = await (await r.decoder).decode(bytes.buffer as ArrayBuffer);
     } catch (e) {
-      throw new ImageryError('CORRUPT_FILE', `${s.path}: cannot decode ${where}: ${(e as Error).message ?? e}`, { file: s.path, tile: `${bx},${by}` }, { cause: e });
+      throw new ImageryError('CORRUPT_FILE', `${s.path}: cannot decode ${where}: ${(e as Error).message ?? e}`, { file: s.path, tile: block }, { cause: e });
     }
     let arr: RawArray;
     try {
       arr = toSamples(r, decoded, need, rows);
     } catch (e) {
-      throw new ImageryError('CORRUPT_FILE', `${s.path}: cannot decode ${where}: ${(e as Error).message}`, { file: s.path, tile: `${bx},${by}` }, { cause: e });
+      throw new ImageryError('CORRUPT_FILE', `${s.path}: cannot decode ${where}: ${(e as Error).message}`, { file: s.path, tile: block }, { cause: e });
     }
     if (arr.length < need) {
       throw new ImageryError('CORRUPT_FILE', `${s.path}: ${where}: decoded ${arr.length} samples, ${need} expected (truncated or corrupt block)`, {
         file: s.path,
-        tile: `${bx},${by}`,
+        tile: block,
       });
     }
     return arr;
