@@ -43,6 +43,10 @@ export function labelTile(input: TileMaskInput): TileComponents {
   const weights = input.weights ?? {};
   const layerNames = Object.keys(layers).sort();
   const weightNames = Object.keys(weights).sort();
+  for (const k of layerNames)
+    if (!(layers[k] instanceof Uint8Array || layers[k] instanceof Uint16Array || layers[k] instanceof Uint32Array))
+      invalid(`layer ${k} must be a Uint8Array, Uint16Array or Uint32Array`, { field: k });
+  for (const k of weightNames) if (!(weights[k] instanceof Float32Array)) invalid(`weight ${k} must be a Float32Array`, { field: k });
   for (const k of layerNames) if (layers[k].length !== N) invalid(`layer ${k} has ${layers[k].length} values, expected ${N}`, { field: k });
   for (const k of weightNames) if (weights[k].length !== N) invalid(`weight ${k} has ${weights[k].length} values, expected ${N}`, { field: k });
 

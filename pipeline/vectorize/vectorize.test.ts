@@ -242,6 +242,7 @@ describe('labelTile + mergeTiles', () => {
     const win = { col: 0, row: 0, width: 4, height: 4 };
     expect(() => labelTile({ window: win, codes: new Uint8Array(15) })).toThrow(/codes has 15/);
     expect(() => labelTile({ window: win, codes: new Uint8Array(16), layers: { t: new Uint8Array(3) } })).toThrow(/layer t/);
+    expect(() => labelTile({ window: win, codes: new Uint8Array(16), layers: { t: new Int16Array(16) as unknown as Uint16Array } })).toThrow(/Uint16Array/);
     const a = labelTile({ window: win, codes: new Uint8Array(16), layers: { t: new Uint8Array(16) } });
     const b = labelTile({ window: { ...win, col: 4 }, codes: new Uint8Array(16) });
     expect(() => mergeTiles([a, b])).toThrow(/tile 1 has layers/);
