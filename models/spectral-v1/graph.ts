@@ -8,7 +8,7 @@
  * overwrites its own label with 0).
  */
 import { DType, GraphBuilder } from '../lib/onnx-graph.js';
-import { CLASS_RULES, CONFIDENCE_FLOOR, INDEX_EPSILON, type Expr, type FeatureName } from './rules.js';
+import { CLASS_RULES, CONFIDENCE_FLOOR, INDEX_EPSILON, type Expr, type FeatureName, type Term } from './rules.js';
 
 /** ai.onnx opset: 17 is the newest the Debian python3-onnx 1.12 checker knows, and ORT runs it. */
 export const OPSET = 17;
@@ -71,12 +71,23 @@ export function buildSpectralV1(version: string): { bytes: Uint8Array; nodeCount
 
   const features: Record<FeatureName, string> = { blue, green, red, nir, vis, sum4, ndvi, ndwi, bri, white, hot, ndviMean, visMean, ndviStd, planarity };
 
+  // A "below" term is the complement of the "above" term on the same feature, threshold and
+  // width: σ(−z) = 1 − σ(z), one Sub instead of a Mul, an Add and a Sigmoid.
+  const termCache = new Map<string, string>();
+  const compileTerm = (t: Term): string => {
+    const key = (side: string) => JSON.stringify([t.feature, side, t.at, t.width]);
+    const hit = termCache.get(key(t.side));
+    if (hit) return hit;
+    const mirror = termCache.get(key(t.side === 'above' ? 'below' : 'above'));
+    const s = t.side === 'above' ? 1 : -1;
+    const out = mirror ? sub(c(1), mirror) : g.op1('Sigmoid', [add(mul(features[t.feature], c(s / t.width)), c((-s * t.at) / t.width))], {}, [], t.id);
+    termCache.set(key(t.side), out);
+    return out;
+  };
   const compile = (e: Expr): string => {
     switch (e.kind) {
-      case 'term': {
-        const s = e.side === 'above' ? 1 : -1;
-        return g.op1('Sigmoid', [add(mul(features[e.feature], c(s / e.width)), c((-s * e.at) / e.width))], {}, [], e.id);
-      }
+      case 'term':
+        return compileTerm(e);
       case 'and':
         return e.of.map(compile).reduce((a, b) => mul(a, b));
       case 'or':
@@ -86,10 +97,13 @@ export function buildSpectralV1(version: string): { bytes: Uint8Array; nodeCount
     }
   };
 
-  const scores = g.op1('Concat', CLASS_RULES.map((r) => compile(r.rule)), { axis: 1 }, ['axis'], 'scores');
-  const best = g.op1('ReduceMax', [scores], { axes: [1], keepdims: 0 }, ['axes', 'keepdims']);
-  const total = g.op1('ReduceSum', [scores, g.constI64([1])], { keepdims: 0 }, ['keepdims']);
-  const index = g.op1('ArgMax', [scores], { axis: 1, keepdims: 0 }, ['axis', 'keepdims']);
+  const classScores = CLASS_RULES.map((r) => compile(r.rule));
+  // Variadic Max/Sum over the per-class planes are cheaper than reductions across the channel
+  // axis of the stacked tensor; only ArgMax needs the stack.
+  const squeeze = (v: string) => g.op1('Squeeze', [v, g.constI64([1])]);
+  const best = squeeze(g.op1('Max', classScores));
+  const total = squeeze(g.op1('Sum', classScores));
+  const index = g.op1('ArgMax', [g.op1('Concat', classScores, { axis: 1 }, ['axis'], 'scores')], { axis: 1, keepdims: 0 }, ['axis', 'keepdims']);
   const label = g.op1('Gather', [g.constI32(CLASS_RULES.map((r) => r.code)), index], { axis: 0 }, ['axis']);
   const confidence = div(best, add(total, c(CONFIDENCE_FLOOR)));
 
