@@ -216,6 +216,9 @@ class BlockCache {
       this.sizes.delete(k);
     }
   }
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
   delete(key: string): void {
     if (this.map.delete(key)) {
       this.bytes -= this.sizes.get(key) ?? 0;
@@ -708,9 +711,59 @@ function unpackBits(buf: ArrayBufferLike, r: Raster, rows: number): RawArray {
   return out;
 }
 
+const blockIndex = (r: Raster, bx: number, by: number, plane: number): number => plane * r.across * r.down + by * r.across + bx;
+
+/** Largest gap (bytes) between blocks merged into one read, and largest merged read. */
+const MERGE_GAP = 64 * 1024;
+const MERGE_MAX = 8 * 1024 * 1024;
+
+/**
+ * Reads the compressed bytes of several blocks, merging blocks that lie close together in the
+ * file into one read (small strips otherwise cost one system call each).
+ */
+async function prefetchBlocks(s: Internals, r: Raster, indices: number[], w: Window): Promise<Map<number, Uint8Array>> {
+  const out = new Map<number, Uint8Array>();
+  const items = indices.filter((i) => r.counts[i] > 0).sort((a, b) => r.offsets[a] - r.offsets[b]);
+  let g = 0;
+  while (g < items.length) {
+    const start = r.offsets[items[g]];
+    let end = start + r.counts[items[g]];
+    let h = g + 1;
+    while (h < items.length) {
+      const o = r.offsets[items[h]];
+      const e = o + r.counts[items[h]];
+      if (o - end > MERGE_GAP || Math.max(end, e) - start > MERGE_MAX) break;
+      end = Math.max(end, e);
+      h++;
+    }
+    if (h - g === 1) {
+      g = h; // single block: read by getBlock itself, with its full context in errors
+      continue;
+    }
+    const what = `${h - g} ${r.tiled ? 'tiles' : 'strips'} of the ${r.what} (bytes ${start}–${end}) while reading window col ${w.col}, row ${w.row}, ${w.width}×${w.height}`;
+    const buf = await readExact(s.fh, s.path, s.size, start, end - start, what);
+    for (let k = g; k < h; k++) {
+      const i = items[k];
+      const o = r.offsets[i] - start;
+      out.set(i, buf.slice(o, o + r.counts[i]));
+    }
+    g = h;
+  }
+  return out;
+}
+
 /** Decodes one block (cached). `plane` is the sample for band-interleaved files, else 0. */
-function getBlock(s: Internals, r: Raster, bx: number, by: number, plane: number, window: Window, signal?: AbortSignal): Promise<RawArray> {
-  const index = plane * r.across * r.down + by * r.across + bx;
+function getBlock(
+  s: Internals,
+  r: Raster,
+  bx: number,
+  by: number,
+  plane: number,
+  window: Window,
+  signal?: AbortSignal,
+  prefetched?: Uint8Array,
+): Promise<RawArray> {
+  const index = blockIndex(r, bx, by, plane);
   const key = `${r.what}:${index}`;
   const hit = s.cache.get(key);
   if (hit) return hit;
@@ -728,7 +781,7 @@ function getBlock(s: Internals, r: Raster, bx: number, by: number, plane: number
     if (signal?.aborted) throw abortError(s.path, window);
     const block = r.tiled ? `tile ${bx},${by}` : `strip ${by}`;
     const where = `${block}${r.planar === 2 ? ` of band ${plane + 1}` : ''} of the ${r.what} (bytes ${off}–${off + cnt}, ${compressionName(r.compression)}) while reading window col ${window.col}, row ${window.row}, ${window.width}×${window.height}`;
-    const bytes = await readExact(s.fh, s.path, s.size, off, cnt, where);
+    const bytes = prefetched ?? (await readExact(s.fh, s.path, s.size, off, cnt, where));
     let decoded: ArrayBufferLike;
     try {
       r.decoder ??= makeBlockDecoder(r.compression, r.params);
@@ -792,12 +845,23 @@ export async function readRasterWindow(s: Internals, r: Raster, w: Window, sampl
   const by0 = Math.floor(r0 / r.bh);
   const by1 = Math.floor((r1 - 1) / r.bh);
   const planes = r.planar === 2 ? samples.map((sm, k) => [sm, k] as const) : [[0, -1] as const];
+  const missing: number[] = [];
+  for (let by = by0; by <= by1; by++) {
+    for (let bx = bx0; bx <= bx1; bx++) {
+      for (const [plane] of planes) {
+        const i = blockIndex(r, bx, by, plane);
+        if (!s.cache.has(`${r.what}:${i}`)) missing.push(i);
+      }
+    }
+  }
+  const prefetched = missing.length > 1 ? await prefetchBlocks(s, r, [...new Set(missing)], w) : new Map<number, Uint8Array>();
   for (let by = by0; by <= by1; by++) {
     for (let bx = bx0; bx <= bx1; bx++) {
       for (const [plane, k] of planes) {
         jobs.push(async () => {
           if (signal?.aborted) throw abortError(s.path, w);
-          const blk = await getBlock(s, r, bx, by, plane, w, signal);
+          const pre = prefetched.get(blockIndex(r, bx, by, plane));
+          const blk = await getBlock(s, r, bx, by, plane, w, signal, pre);
           const bc0 = bx * r.bw;
           const br0 = by * r.bh;
           const xs = Math.max(c0, bc0);
