@@ -7,6 +7,7 @@ import type ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSpectralV1 } from '../../models/spectral-v1/graph.js';
 import { MODEL_VERSION } from '../../models/spectral-v1/build.js';
+import { CLASS_RULES, TERMS, type Expr } from '../../models/spectral-v1/rules.js';
 import { LandCover, landCoverName, type LandCoverBlock, type RasterBlock } from '../types.js';
 import { classifyInThread, openSession } from './inference.js';
 import { loadModel, type LoadedModel } from './load.js';
@@ -135,6 +136,17 @@ describe('spectral-v1 graph: validity and shape', () => {
 });
 
 describe('spectral-v1 build', () => {
+  it('uses every term the card documents', () => {
+    const used = new Set<string>();
+    const walk = (e: Expr): void => {
+      if (e.kind === 'term') used.add(e.id);
+      else if (e.kind === 'not') walk(e.of);
+      else e.of.forEach(walk);
+    };
+    CLASS_RULES.forEach((r) => walk(r.rule));
+    expect([...used].sort()).toEqual(Object.keys(TERMS).sort());
+  });
+
   it('model.onnx is exactly what graph.ts builds from rules.ts (rebuild with build.ts after editing rules)', () => {
     const fresh = buildSpectralV1(MODEL_VERSION).bytes;
     expect(Buffer.compare(Buffer.from(fresh), readFileSync(join(MODEL_DIR, 'model.onnx')))).toBe(0);
