@@ -30,9 +30,10 @@ export interface ClassifierOptions {
 /** Classifies raster blocks off the main thread. */
 export interface Classifier {
   /**
-   * Classifies one block (any width × height; include the model's `contextPx` halo for exact
-   * results at the core's border). Pixels with `valid = 0` get class 0 and confidence 0. The
-   * block itself is not modified or detached.
+   * Classifies one block (any width × height). The result covers the block's whole window: give
+   * blocks the model's `contextPx` halo and crop it off, since texture windows are truncated at
+   * the block edge. Pixels with `valid = 0` get class 0 and confidence 0. The block itself is not
+   * modified or detached.
    * @throws ModelError `MODEL_INPUT_MISMATCH` (bands), `ABORTED` (signal), `MODEL_INVALID`
    *   (inference failed or the worker died; `retryable` is true for a dead worker).
    */
@@ -118,6 +119,7 @@ export class WorkerPoolClassifier implements Classifier {
     if (this.closed) throw new ModelError('ABORTED', 'Classifier is closed', { stage: 'classify' });
     if (signal?.aborted) throw abortError(block.window);
     const packed = packBlock(this.model.card, block);
+    if (packed.width * packed.height === 0) return { window: block.window, classes: new Uint8Array(0), confidence: new Float32Array(0) };
     // Choose and register synchronously so concurrent calls see each other's load.
     const live = this.slots.filter((s) => !s.dead);
     const slot = (live.length ? live : this.slots).reduce((a, b) => (b.pending.size < a.pending.size ? b : a));

@@ -208,6 +208,17 @@ describe('classifier (worker pool)', () => {
     }
   });
 
+  it('returns an empty result for an empty window', async () => {
+    const classifier = await createClassifier(model, { threadsPerWorker: 1 });
+    try {
+      const out = await classifier.classify(uniformBlock(SPECTRA.denseCrop, 0, 5));
+      expect(out.classes.length).toBe(0);
+      expect(out.window.width).toBe(0);
+    } finally {
+      await classifier.close();
+    }
+  });
+
   it('rejects calls after close', async () => {
     const classifier = await createClassifier(model, { threadsPerWorker: 1 });
     await classifier.close();
