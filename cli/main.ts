@@ -2,7 +2,9 @@
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseDetectConfig, readConfigFile, type DetectConfigInput } from '../config/index.js';
-import { parseBandMapping } from '../config/imagery.js';
+import { ClassifyConfigSchema } from '../config/classify.js';
+import { parseBandMapping, SceneOptionsSchema } from '../config/imagery.js';
+import { classifyScene } from '../pipeline/landcover.js';
 import { isAppError } from '../pipeline/errors.js';
 import { runDetection, type RunSummary } from '../pipeline/run.js';
 import { generateCounty } from '../samples/index.js';
@@ -76,6 +78,21 @@ program
     const config = parseDetectConfig(input, o.config ?? 'detect options');
     const result = await runDetection(config, { log: logger(), now: Date.now });
     printSummary(result.summary, result.outDir);
+  });
+
+program
+  .command('classify')
+  .description('Write a land-cover map (GeoTIFF of class codes) of one scene')
+  .requiredOption('--image <tif>', 'scene (GeoTIFF)')
+  .requiredOption('--out <tif>', 'land-cover GeoTIFF to write')
+  .option('--bands <map>', 'band mapping, e.g. blue=3,green=2,red=1,nir=4')
+  .option('--scale <k>', 'multiply raw values by k to get reflectance')
+  .option('--model <dir>', 'model folder (card.json + model.onnx)')
+  .action(async (o) => {
+    const sceneOptions = SceneOptionsSchema.parse({ ...(o.bands ? { bands: parseBandMapping(o.bands) } : {}), ...(o.scale ? { scale: Number(o.scale) } : {}) });
+    const classify = ClassifyConfigSchema.parse({ model: o.model ?? defaultModelDir() });
+    const counts = await classifyScene(o.image, sceneOptions, classify, o.out, { log: logger(), now: Date.now });
+    console.table(counts);
   });
 
 program

@@ -60,12 +60,17 @@ export function fitNormalization(pairs: readonly { before: RasterBlock; after: R
     }
   }
   const m = k;
-  let gain = new Float64Array(nb).fill(1);
-  let offset = new Float64Array(nb);
+  let gain: Float64Array;
+  let offset: Float64Array;
   let selected = Uint8Array.from({ length: m }, () => 1);
   const resid = new Float32Array(m);
+  // Start from the identity: both dates are meant to be surface reflectance already, so the pixels
+  // that agree best before any fit are the most likely invariant ones. Fitting all pixels first
+  // would let widespread seasonal change (crops ripening) drag the first fit away from the truth.
+  gain = new Float64Array(nb).fill(1);
+  offset = new Float64Array(nb);
   for (let it = 0; it < iterations; it++) {
-    [gain, offset] = fitRma(a, b, selected, m);
+    if (it > 0) [gain, offset] = fitRma(a, b, selected, m);
     // Standardised residual with each band's spread, so bright bands don't dominate.
     const scale = bandNames.map((_, i) => Math.max(1e-4, stdOf(b[i], selected, m)));
     for (let j = 0; j < m; j++) {

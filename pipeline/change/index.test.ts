@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { RulesSchema } from '../../config/pipeline.js';
+import { LandCover, type LandCoverBlock, type Window } from '../types.js';
+import { BaselineGroup, compileRules, decodeTransition, detectChanges, transitionCode } from './index.js';
+
+const W = 40;
+const H = 30;
+const read: Window = { col: -5, row: -5, width: W, height: H };
+const core: Window = { col: 0, row: 0, width: W - 10, height: H - 10 };
+
+function cover(fill: number, paint: (set: (x: number, y: number, c: number) => void) => void = () => {}): LandCoverBlock {
+  const classes = new Uint8Array(W * H).fill(fill);
+  paint((x, y, c) => (classes[y * W + x] = c));
+  return { window: read, classes, confidence: new Float32Array(W * H).fill(0.9) };
+}
+const rect = (x0: number, y0: number, w: number, h: number, c: number) => (set: (x: number, y: number, c: number) => void) => {
+  for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) set(x, y, c);
+};
+const cropland = new Uint8Array(W * H).fill(BaselineGroup.cropland);
+const count = (codes: Uint8Array, c: number) => codes.filter((v) => v === c).length;
+
+describe('detectChanges (baseline mode)', () => {
+  const rules = compileRules(RulesSchema.parse({ openingPx: 0 }), 'baseline', 2);
+  const impervious = 1; // first rule of the default table
+
+  it('reports cropland that became built, placed in the period', () => {
+    const before = cover(LandCover.herbaceous);
+    const after = cover(LandCover.herbaceous, rect(10, 10, 6, 5, LandCover.built));
+    const codes = detectChanges({ read, core, before, after, baselineGroup: cropland }, rules);
+    expect(codes.length).toBe(core.width * core.height);
+    expect(count(codes, impervious)).toBe(30);
+    // read (10,10) is core (5,5)
+    expect(codes[5 * core.width + 5]).toBe(impervious);
+  });
+
+  it('does not report a building that was already there, nor one off cropland', () => {
+    const before = cover(LandCover.herbaceous, rect(10, 10, 6, 5, LandCover.built));
+    const after = cover(LandCover.herbaceous, rect(10, 10, 6, 5, LandCover.built));
+    expect(count(detectChanges({ read, core, before, after, baselineGroup: cropland }, rules), impervious)).toBe(0);
+    const none = new Uint8Array(W * H);
+    const fresh = cover(LandCover.herbaceous, rect(10, 10, 6, 5, LandCover.built));
+    expect(count(detectChanges({ read, core, before: cover(LandCover.herbaceous), after: fresh, baselineGroup: none }, rules), impervious)).toBe(0);
+  });
+
+  it('tolerates a one-pixel shift of an existing feature', () => {
+    const before = cover(LandCover.herbaceous, rect(10, 10, 6, 5, LandCover.built));
+    const after = cover(LandCover.herbaceous, rect(11, 11, 6, 5, LandCover.built));
+    expect(count(detectChanges({ read, core, before, after, baselineGroup: cropland }, rules), impervious)).toBe(0);
+  });
+
+  it('treats harvest and seasonal change as no change', () => {
+    const before = cover(LandCover.herbaceous);
+    const after = cover(LandCover.bare);
+    expect(count(detectChanges({ read, core, before, after, baselineGroup: cropland }, rules), 0)).toBe(core.width * core.height);
+  });
+
+  it('masks clouds and shadows with a buffer', () => {
+    const before = cover(LandCover.herbaceous);
+    const after = cover(LandCover.built, rect(15, 15, 4, 4, LandCover.cloud));
+    const codes = detectChanges({ read, core, before, after, baselineGroup: cropland }, rules);
+    // cloudBufferM 10 at 2 m = 5 px around the 4×4 cloud → a 14×14 masked square.
+    expect(count(codes, 0)).toBe(14 * 14);
+  });
+
+  it('drops low-confidence pixels', () => {
+    const before = cover(LandCover.herbaceous);
+    const after = cover(LandCover.herbaceous, rect(10, 10, 6, 5, LandCover.built));
+    after.confidence.fill(0.1);
+    expect(count(detectChanges({ read, core, before, after, baselineGroup: cropland }, rules), impervious)).toBe(0);
+  });
+
+  it('opens masks to drop one-pixel slivers when asked', () => {
+    const opened = compileRules(RulesSchema.parse({ openingPx: 1 }), 'baseline', 2);
+    const before = cover(LandCover.herbaceous);
+    const after = cover(LandCover.herbaceous, (set) => {
+      rect(10, 10, 6, 5, LandCover.built)(set);
+      rect(25, 8, 1, 10, LandCover.built)(set);
+    });
+    const codes = detectChanges({ read, core, before, after, baselineGroup: cropland }, opened);
+    expect(count(codes, impervious)).toBe(30);
+  });
+
+  it('refuses a table where two rules claim the same transition', () => {
+    const bad = RulesSchema.parse({
+      transitions: [
+        { name: 'a', before: ['herbaceous'], after: ['built'], type: 'occupation_building' },
+        { name: 'b', before: ['herbaceous'], after: ['built'], type: 'occupation_road' },
+      ],
+    });
+    expect(() => compileRules(bad, 'baseline', 2)).toThrow(/"b" and rule 1 both claim herbaceous → built/);
+  });
+});
+
+describe('detectChanges (transitions mode)', () => {
+  it('encodes every land-cover pair but the ignored cultivation cycle', () => {
+    const rules = compileRules(RulesSchema.parse({ openingPx: 0 }), 'transitions', 30);
+    const before = cover(LandCover.tree, rect(0, 0, 20, 30, LandCover.herbaceous));
+    const after = cover(LandCover.bare);
+    const codes = detectChanges({ read, core, before, after }, rules);
+    const treeToBare = transitionCode(LandCover.tree, LandCover.bare);
+    expect(decodeTransition(treeToBare)).toEqual({ before: LandCover.tree, after: LandCover.bare });
+    expect(count(codes, treeToBare)).toBeGreaterThan(0);
+    expect(count(codes, transitionCode(LandCover.herbaceous, LandCover.bare))).toBe(0);
+  });
+});
