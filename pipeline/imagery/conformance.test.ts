@@ -185,6 +185,9 @@ describe.skipIf(!present)('GeoTIFF conformance corpus', () => {
     const lines = [
       `[conformance] decoded and matching GDAL: ${decoded.length} / ${expectedDecoded} expected`,
       `[conformance] refused with a clear error: ${refused.length} / ${Object.keys(EXPECTED_REFUSED).length} expected`,
+      ...[...new Set(decoded.map((f) => f.split('/')[0]))].map(
+        (dir) => `  ${dir}/: ${decoded.filter((f) => f.startsWith(`${dir}/`)).map((f) => f.slice(dir.length + 1)).join(', ')}`,
+      ),
       ...refused.map((r) => `  refused ${r.file}: ${r.code}: ${r.message}`),
     ];
     console.log(lines.join('\n'));

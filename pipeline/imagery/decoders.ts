@@ -51,10 +51,16 @@ export const COMPRESSION_NAMES: Readonly<Record<number, string>> = {
 /** Compression codes this reader decodes. */
 export const SUPPORTED_COMPRESSIONS: ReadonlySet<number> = new Set([1, 5, 7, 8, 32946, 32773, 34887, 50000, 50001]);
 
-/** The name of a TIFF compression code, e.g. "JPEG 2000 (34712)". */
+/**
+ * The name of a TIFF compression code, e.g. "JPEG 2000 (34712)".
+ * @throws never
+ */
 export const compressionName = (code: number): string => `${COMPRESSION_NAMES[code] ?? 'unknown compression'} (${code})`;
 
-/** Exact-length ArrayBuffer of a Buffer/Uint8Array (copying only when it is a view into a larger buffer). */
+/**
+ * Exact-length ArrayBuffer of a Buffer/Uint8Array (copying only when it is a view into a larger buffer).
+ * @throws never
+ */
 export function exactBuffer(u: Uint8Array): ArrayBuffer {
   if (u.byteOffset === 0 && u.byteLength === u.buffer.byteLength && u.buffer instanceof ArrayBuffer) return u.buffer;
   return u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;
@@ -173,7 +179,8 @@ class SharpWebpDecoder implements BlockDecoder {
 
 /**
  * A decoder for one IFD's blocks.
- * @throws Error when the compression has no decoder (callers check SUPPORTED_COMPRESSIONS first).
+ * @throws Error when the compression has no decoder (callers check SUPPORTED_COMPRESSIONS first
+ *   and wrap decode errors into ImageryError CORRUPT_FILE).
  */
 export async function makeBlockDecoder(compression: number, params: DecoderParams): Promise<BlockDecoder> {
   await registerNativeDeflate();
@@ -183,7 +190,10 @@ export async function makeBlockDecoder(compression: number, params: DecoderParam
   return { decode: (b) => d.decode(b) };
 }
 
-/** Converts IEEE-754 half-precision bits to a number. */
+/**
+ * Converts IEEE-754 half-precision bits (uint16) to a number.
+ * @throws never
+ */
 export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;

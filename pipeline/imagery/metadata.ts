@@ -13,7 +13,10 @@ export const NO_CRS: Crs = { epsg: null, proj4: null, name: 'none' };
 /** Parsed GeoKey directory: key id → number | number[] | string. */
 export type GeoKeys = Map<number, number | number[] | string>;
 
-/** Parses the GeoKeyDirectory tag with its double and ASCII parameter tags. */
+/**
+ * Parses the GeoKeyDirectory tag with its double and ASCII parameter tags.
+ * @throws never (malformed entries are skipped)
+ */
 export function parseGeoKeys(dir: number[] | null, doubles: number[] | null, ascii: string | null): GeoKeys {
   const keys: GeoKeys = new Map();
   if (!dir || dir.length < 4) return keys;
@@ -42,7 +45,10 @@ const GK = {
 const num = (v: number | number[] | string | undefined): number | null => (typeof v === 'number' ? v : null);
 const str = (v: number | number[] | string | undefined): string | null => (typeof v === 'string' && v.trim() ? v.trim() : null);
 
-/** Whether the GeoKeys say pixel values are points (RasterPixelIsPoint) rather than areas. */
+/**
+ * Whether the GeoKeys say pixel values are points (RasterPixelIsPoint) rather than areas.
+ * @throws never
+ */
 export const isPixelIsPoint = (keys: GeoKeys): boolean => num(keys.get(GK.raster)) === 2;
 
 /**
@@ -50,7 +56,8 @@ export const isPixelIsPoint = (keys: GeoKeys): boolean => num(keys.get(GK.raster
  * GeographicTypeGeoKey for geographic models, or from a UTM ProjectionGeoKey (16001–16160) on a
  * WGS84/NAD83/ETRS89 datum; otherwise a custom CRS (no EPSG, not projectable) whose name carries
  * the citation and a fingerprint of the keys, so two files with identical user-defined GeoKeys
- * get equal names.
+ * get equal names. Null when there are no GeoKeys.
+ * @throws never
  */
 export function crsFromGeoKeys(keys: GeoKeys): Crs | null {
   if (keys.size === 0) return null;
@@ -91,7 +98,9 @@ export interface Georef {
  * The GDAL-order geotransform from ModelTransformation, or ModelTiepoint + ModelPixelScale,
  * shifted by half a pixel for PixelIsPoint rasters as GDAL does. Several tie points without a
  * usable scale are ground control points: the image is then not georeferenced (GCP warping is
- * not supported) and the transform is the identity [0,1,0,0,0,1].
+ * not supported) and the transform is the identity [0,1,0,0,0,1]. Units are the CRS's (metres
+ * or degrees per pixel).
+ * @throws never
  */
 export function geoTransformFromTags(
   scale: number[] | null,
@@ -138,7 +147,10 @@ const unescapeXml = (s: string): string =>
     .replace(/&#(\d+);/g, (_, d: string) => String.fromCodePoint(Number(d)))
     .replace(/&amp;/g, '&');
 
-/** Parses the GDAL_METADATA XML (`<GDALMetadata><Item name=… sample=… role=…>value</Item>…`). */
+/**
+ * Parses the GDAL_METADATA XML (`<GDALMetadata><Item name=… sample=… role=…>value</Item>…`).
+ * @throws never (unparsable items are skipped)
+ */
 export function parseGdalMetadata(xml: string | null): GdalItem[] {
   if (!xml) return [];
   const items: GdalItem[] = [];
@@ -160,7 +172,10 @@ export function parseGdalMetadata(xml: string | null): GdalItem[] {
   return items;
 }
 
-/** Parses a GDAL_NODATA string ("0", "-9999", "nan", "-3.4e+38", "inf"), or null when unparsable. */
+/**
+ * Parses a GDAL_NODATA string ("0", "-9999", "nan", "-3.4e+38", "inf"), or null when unparsable.
+ * @throws never
+ */
 export function parseNodata(s: string | null): number | null {
   if (s === null) return null;
   const v = s.trim().toLowerCase();
@@ -175,6 +190,7 @@ export function parseNodata(s: string | null): number | null {
 /**
  * A calendar date from a metadata or TIFF DateTime value ("2015-08-04", "2015:08:04 10:00:00",
  * "20150804", "2020-01-06T01:53:22Z"), as ISO "YYYY-MM-DD", or null.
+ * @throws never
  */
 export function isoDate(s: string | null | undefined): string | null {
   if (!s) return null;
@@ -192,7 +208,11 @@ function validDate(y: string, m: string, d: string): string | null {
   return `${y}-${m}-${d}`;
 }
 
-/** A date in a file name: YYYYMMDD or YYYY-MM-DD not embedded in a longer digit run. */
+/**
+ * A date in a file name: YYYYMMDD or YYYY-MM-DD not embedded in a longer digit run, as ISO
+ * "YYYY-MM-DD", or null.
+ * @throws never
+ */
 export function dateFromFileName(path: string): string | null {
   const name = basename(path);
   for (const m of name.matchAll(/(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)|(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)/g)) {
@@ -202,7 +222,10 @@ export function dateFromFileName(path: string): string | null {
   return null;
 }
 
-/** Normalises a band description to a band name: trimmed, lower case, NIR spellings unified. */
+/**
+ * Normalises a band description to a band name: trimmed, lower case, NIR spellings unified.
+ * @throws never
+ */
 export function bandNameFromDescription(desc: string): string | null {
   const s = desc.trim().toLowerCase().replace(/\s+/g, ' ');
   if (!s) return null;

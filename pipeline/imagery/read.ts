@@ -13,7 +13,8 @@ import { readRasterWindow, resolveBands, sceneInternals, type Scene } from './sc
  * @param signal aborts between blocks
  * @returns Float32 reflectance per band, row-major, `window.width × window.height`
  * @throws ImageryError MISSING_BAND (unknown name, listing the available ones), CORRUPT_FILE
- *   (undecodable or truncated block, naming the file and window), ABORTED
+ *   (undecodable or truncated block, naming the file and window), CONFIG_INVALID (non-integer
+ *   window), ABORTED
  */
 export async function readWindow(scene: Scene, window: Window, bandNames: readonly string[], signal?: AbortSignal): Promise<RasterBlock> {
   const s = sceneInternals(scene);

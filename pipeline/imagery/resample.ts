@@ -26,6 +26,7 @@ const MAX_SOURCE_PX = 16 * 1024 * 1024;
  * Whether two CRSs are the same: same EPSG code or proj4 definition, or — for CRSs we cannot
  * project — the same name (custom CRS names carry a fingerprint of their GeoKeys; 'none' is the
  * pixel space of ungeoreferenced images).
+ * @throws never
  */
 export function crsEqual(a: Crs, b: Crs): boolean {
   if (sameCrs(a, b)) return true;
@@ -34,7 +35,10 @@ export function crsEqual(a: Crs, b: Crs): boolean {
 
 const near = (x: number, y: number, scale: number) => Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(scale));
 
-/** True when two grids share CRS and geotransform (sizes may differ). */
+/**
+ * True when two grids share CRS and geotransform (within 1e-9 of a pixel; sizes may differ).
+ * @throws never
+ */
 export function sameGridSpace(a: Grid, b: Grid): boolean {
   if (!crsEqual(a.crs, b.crs)) return false;
   const px = Math.max(Math.abs(a.transform[1]), Math.abs(a.transform[5]), Math.abs(a.transform[2]), Math.abs(a.transform[4]));

@@ -180,11 +180,14 @@ const internals = new WeakMap<Scene, Internals>();
 /** Safety net: closes the file of a scene that was dropped without closeScene. */
 const finalizer = new FinalizationRegistry<FileHandle>((fh) => void fh.close().catch(() => undefined));
 
-/** @internal The private state of a scene. */
+/**
+ * @internal The private state of a scene.
+ * @throws ImageryError CONFIG_INVALID when the object is not an open scene from openScene.
+ */
 export function sceneInternals(scene: Scene): Internals {
   const s = internals.get(scene);
-  if (!s) throw new ImageryError('CORRUPT_FILE', 'not a scene returned by openScene', {});
-  if (s.closed) throw new ImageryError('CORRUPT_FILE', `${s.path}: scene is closed`, { file: s.path });
+  if (!s) throw new ImageryError('CONFIG_INVALID', 'not a scene returned by openScene', {});
+  if (s.closed) throw new ImageryError('CONFIG_INVALID', `${s.path}: the scene was closed (closeScene) before this read`, { file: s.path });
   return s;
 }
 
@@ -391,7 +394,8 @@ function resolvePath(uri: string): string {
  * @returns the scene; call `closeScene` when done with it
  * @throws ImageryError FILE_NOT_FOUND (missing/unreadable), UNSUPPORTED_FORMAT (not a TIFF,
  *   unsupported compression/sample format/photometric), CORRUPT_FILE (truncated or malformed),
- *   MISSING_BAND (mapping names a band beyond the file's band count).
+ *   MISSING_BAND (mapping names a band beyond the file's band count), CONFIG_INVALID (the date
+ *   option is not YYYY-MM-DD).
  */
 export async function openScene(uri: string, opts: SceneOptions = {}): Promise<Scene> {
   const path = resolvePath(uri);
@@ -428,7 +432,8 @@ async function describe(fh: FileHandle, path: string, uri: string, size: number,
   const gdalMeta = parseGdalMetadata(await tagAscii(t, ifd0, Tag.GdalMetadata, 'GDAL_METADATA'));
   const fileNodata = parseNodata(await tagAscii(t, ifd0, Tag.GdalNodata, 'GDAL_NODATA'));
   const nodata = opts.nodata === undefined ? fileNodata : opts.nodata;
-  const fill = nodata !== null && Number.isFinite(nodata) ? nodata : 0;
+  // Sparse (empty) blocks read as NoData (NaN included), else 0, as in GDAL.
+  const fill = nodata ?? 0;
   const image = await rasterFromIfd(t, ifd0, 'image', fill);
 
   // Internal mask: a later IFD flagged as transparency mask (NewSubfileType bit 2), same size.
@@ -534,7 +539,7 @@ async function describe(fh: FileHandle, path: string, uri: string, size: number,
   const datasetItem = (k: string) => gdalMeta.find((it) => it.sample === null && !it.domain && it.name.toUpperCase() === k)?.value;
   if (opts.date !== undefined) {
     acquired = isoDate(opts.date);
-    if (!acquired) throw new ImageryError('CORRUPT_FILE', `${path}: the date option "${opts.date}" is not a YYYY-MM-DD date`, { file: path, field: 'date' });
+    if (!acquired) throw new ImageryError('CONFIG_INVALID', `${path}: the date option "${opts.date}" is not a YYYY-MM-DD date`, { file: path, field: 'date' });
     acquiredSource = 'options';
   }
   for (const k of ['ACQUISITION_DATE', 'ACQUISITIONDATE', 'DATE_ACQUIRED', 'DATE']) {
@@ -827,10 +832,11 @@ async function runLimited(jobs: (() => Promise<void>)[], limit: number): Promise
 /**
  * @internal Reads samples of a raster (image or mask) into new arrays of its type; pixels outside
  * the raster stay 0.
+ * @throws ImageryError CORRUPT_FILE (unreadable/undecodable block), CONFIG_INVALID (bad window), ABORTED
  */
 export async function readRasterWindow(s: Internals, r: Raster, w: Window, samples: readonly number[], signal?: AbortSignal): Promise<RawArray[]> {
   if (!(Number.isInteger(w.col) && Number.isInteger(w.row) && Number.isInteger(w.width) && Number.isInteger(w.height) && w.width >= 0 && w.height >= 0)) {
-    throw new ImageryError('CORRUPT_FILE', `${s.path}: invalid window ${JSON.stringify(w)} (integer col/row, non-negative width/height expected)`, { file: s.path });
+    throw new ImageryError('CONFIG_INVALID', `${s.path}: invalid window ${JSON.stringify(w)} (integer col/row, non-negative width/height expected)`, { file: s.path });
   }
   const out = samples.map(() => allocRaw(r.dtype, w.width * w.height));
   const c0 = Math.max(0, w.col);
@@ -903,7 +909,9 @@ export async function readRasterWindow(s: Internals, r: Raster, w: Window, sampl
  * Reads unscaled sample values of a window: the stored numbers, as the file's type (float16
  * widened to float32, NBITS unpacked). Pixels outside the image are 0. No NoData handling.
  * @param bandNames band names (default: all bands in file order)
- * @throws ImageryError MISSING_BAND, CORRUPT_FILE (naming file, block and window), ABORTED
+ * @param window pixel window (integers; may extend beyond the image)
+ * @throws ImageryError MISSING_BAND, CORRUPT_FILE (naming file, block and window), CONFIG_INVALID
+ *   (non-integer window), ABORTED
  */
 export async function readRawWindow(scene: Scene, window: Window, bandNames?: readonly string[], signal?: AbortSignal): Promise<RawBlock> {
   const s = sceneInternals(scene);

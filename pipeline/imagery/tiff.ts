@@ -10,7 +10,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { ImageryError } from '../errors.js';
 
-/** TIFF tag numbers used by the reader. */
+/** TIFF tag numbers used by the reader (TIFF 6.0, GeoTIFF 1.1, GDAL private tags). */
 export const Tag = {
   NewSubfileType: 254,
   ImageWidth: 256,
@@ -45,7 +45,7 @@ export const Tag = {
   LercParameters: 50674,
 } as const;
 
-/** Byte size of each TIFF field type. */
+/** Byte size of each TIFF field type (bytes). */
 const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8 };
 
 /** One IFD entry: where its value lives. */
@@ -211,7 +211,10 @@ async function entryBytes(t: TiffFile, e: IfdEntry, what: string): Promise<Uint8
   return readExact(t.fh, t.path, t.size, e.valueOffset, len, `tag ${e.tag} (${what})`);
 }
 
-/** True when the IFD has the tag. */
+/**
+ * True when the IFD has the tag.
+ * @throws never
+ */
 export const hasTag = (ifd: Ifd, tag: number): boolean => ifd.entries.has(tag);
 
 /**
@@ -279,13 +282,19 @@ export async function tagNumbers(t: TiffFile, ifd: Ifd, tag: number, what = Stri
   return out;
 }
 
-/** First numeric value of a tag, or `fallback` when absent. */
+/**
+ * First numeric value of a tag, or `fallback` when absent or not finite.
+ * @throws ImageryError CORRUPT_FILE when the value lies past the end of the file.
+ */
 export async function tagNumber(t: TiffFile, ifd: Ifd, tag: number, fallback: number): Promise<number> {
   const v = await tagNumbers(t, ifd, tag);
   return v && v.length > 0 && Number.isFinite(v[0]) ? v[0] : fallback;
 }
 
-/** ASCII value of a tag without the trailing NUL(s), or null when absent. */
+/**
+ * ASCII value of a tag without the trailing NUL(s), or null when absent.
+ * @throws ImageryError CORRUPT_FILE when the value lies past the end of the file.
+ */
 export async function tagAscii(t: TiffFile, ifd: Ifd, tag: number, what = String(tag)): Promise<string | null> {
   const e = ifd.entries.get(tag);
   if (!e) return null;
@@ -295,7 +304,10 @@ export async function tagAscii(t: TiffFile, ifd: Ifd, tag: number, what = String
   return new TextDecoder('utf-8').decode(b.subarray(0, end));
 }
 
-/** Raw bytes of a tag (UNDEFINED/BYTE payloads such as JPEGTables), or null when absent. */
+/**
+ * Raw bytes of a tag (UNDEFINED/BYTE payloads such as JPEGTables), or null when absent.
+ * @throws ImageryError CORRUPT_FILE when the value lies past the end of the file.
+ */
 export async function tagBytes(t: TiffFile, ifd: Ifd, tag: number, what = String(tag)): Promise<Uint8Array | null> {
   const e = ifd.entries.get(tag);
   if (!e) return null;
