@@ -43,7 +43,6 @@ export interface Classifier {
 }
 
 interface Pending {
-  readonly id: number;
   readonly window: Window;
   resolve(b: LandCoverBlock): void;
   reject(e: unknown): void;
@@ -51,7 +50,8 @@ interface Pending {
 
 interface Slot {
   readonly worker: Worker;
-  ready: Promise<void>;
+  /** Settles when the worker has loaded the model (or failed to). */
+  readonly ready: Promise<void>;
   /** True once the worker has loaded the model; only such workers are replaced when they die. */
   started: boolean;
   /** Set when the thread has exited; a dead slot that never started stays in place, rejecting. */
@@ -133,7 +133,6 @@ export class WorkerPoolClassifier implements Classifier {
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => signal?.removeEventListener('abort', onAbort);
       slot.pending.set(id, {
-        id,
         window: block.window,
         resolve: (b) => (done(), resolve(b)),
         reject: (e) => (done(), reject(e)),
@@ -155,12 +154,12 @@ export class WorkerPoolClassifier implements Classifier {
 
   private spawn(): Slot {
     const init: WorkerInit = { modelPath: this.model.modelPath, card: this.model.card, threads: this.threads };
-    const worker = new Worker(this.entry.script, { workerData: init, eval: this.entry.eval, execArgv: [] });
-    const slot: Slot = { worker, ready: Promise.resolve(), started: false, dead: false, pending: new Map() };
+    const worker = new Worker(this.entry.script, { workerData: init, eval: this.entry.eval });
     let settleReady: { resolve(): void; reject(e: unknown): void } | undefined;
-    slot.ready = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }));
+    const ready = new Promise<void>((resolve, reject) => (settleReady = { resolve, reject }));
     // Avoid an unhandled rejection when nobody is awaiting a replacement's start-up.
-    slot.ready.catch(() => undefined);
+    ready.catch(() => undefined);
+    const slot: Slot = { worker, ready, started: false, dead: false, pending: new Map() };
 
     worker.on('message', (msg: WorkerReply) => {
       switch (msg.type) {
