@@ -26,7 +26,7 @@ export const FEATURES = {
   ndviMean: 'mean NDVI in the 5×5 window around the pixel (no-data pixels excluded)',
   visMean: 'mean visible brightness in the 5×5 window (no-data pixels excluded)',
   ndviStd: 'standard deviation of NDVI in the 5×5 window, √(E[x²] − E[x]²)',
-  planarity: 'share of the 5×5 NDVI variance explained by a least-squares plane (0 = no trend, 1 = a pure ramp or straight step)',
+  planarity: 'share of the 5×5 NDVI variance explained by a least-squares plane (0 = no trend, 1 = a pure ramp or straight step); 0.02² is added to the variance so that smooth windows read ≈ 0',
 } as const;
 export type FeatureName = keyof typeof FEATURES;
 
