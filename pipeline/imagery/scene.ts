@@ -631,7 +631,7 @@ function blockRows(r: Raster, by: number): number {
 }
 
 /** Converts a decoded block buffer to host-order samples of the raster's type. */
-function toSamples(r: Raster, buf: ArrayBufferLike, nSamples: number, rows: number): RawArray {
+function toSamples(r: Raster, buf: ArrayBufferLike, rows: number): RawArray {
   const { bits, format, dtype } = r;
   if (bits % 8 !== 0) return unpackBits(buf, r, rows);
   const bytes = bits / 8;
@@ -682,7 +682,6 @@ function toSamples(r: Raster, buf: ArrayBufferLike, nSamples: number, rows: numb
               : dv.getUint32(p, le)
           : dv.getFloat64(p, le);
   }
-  void nSamples;
   return out;
 }
 
@@ -697,13 +696,14 @@ function unpackBits(buf: ArrayBufferLike, r: Raster, rows: number): RawArray {
   const bits = r.bits;
   const signBit = 2 ** (bits - 1);
   for (let y = 0; y < usableRows; y++) {
-    let bitPos = y * rowBytes * 8;
+    const rowStart = y * rowBytes;
+    let bitPos = 0; // within the row
     const o = y * perRow;
     for (let i = 0; i < perRow; i++) {
       let v = 0;
       let k = 0;
       while (k < bits) {
-        const byte = u8[bitPos >> 3];
+        const byte = u8[rowStart + (bitPos >>> 3)];
         const inByte = bitPos & 7;
         const take = Math.min(8 - inByte, bits - k);
         v = v * (1 << take) + ((byte >> (8 - inByte - take)) & ((1 << take) - 1));
@@ -796,7 +796,7 @@ function getBlock(
     }
     let arr: RawArray;
     try {
-      arr = toSamples(r, decoded, need, rows);
+      arr = toSamples(r, decoded, rows);
     } catch (e) {
       throw new ImageryError('CORRUPT_FILE', `${s.path}: cannot decode ${where}: ${(e as Error).message}`, { file: s.path, tile: block }, { cause: e });
     }
