@@ -276,17 +276,25 @@ export async function createGeoTiffWriter(path: string, opts: GeoTiffWriterOptio
     return out;
   }
 
-  async function doWrite(idx: number, bands: ArrayLike<number>[]): Promise<void> {
+  // File positions are handed out in call order (not in the order compression finishes), so the
+  // same sequence of writeTile calls always yields the same bytes; compression still overlaps.
+  let order: Promise<unknown> = Promise.resolve();
+  function doWrite(idx: number, bands: ArrayLike<number>[]): Promise<void> {
     const raw = interleave(bands);
-    const z = await deflate(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), { level: 6 });
-    if (!fh) fail('writer was closed or aborted while a tile was being written', { tile: String(idx) });
-    const pos = end;
-    end += z.length;
-    if (end > MAX_CLASSIC) fail('file would exceed 4 GiB (classic TIFF limit); use smaller scenes or tiles', {});
-    await fh!.write(z, 0, z.length, pos);
-    offsets[idx] = pos;
-    counts[idx] = z.length;
-    state[idx] = 2;
+    const compressed = deflate(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), { level: 6 });
+    const done = order.then(async () => {
+      const z = await compressed;
+      if (!fh) fail('writer was closed or aborted while a tile was being written', { tile: String(idx) });
+      const pos = end;
+      end += z.length;
+      if (end > MAX_CLASSIC) fail('file would exceed 4 GiB (classic TIFF limit); use smaller scenes or tiles', {});
+      await fh!.write(z, 0, z.length, pos);
+      offsets[idx] = pos;
+      counts[idx] = z.length;
+      state[idx] = 2;
+    });
+    order = done.catch(() => undefined);
+    return done;
   }
 
   async function abort(): Promise<void> {
