@@ -5,10 +5,10 @@ import Flatbush from 'flatbush';
 import type { DetectConfig } from '../config/index.js';
 import { loadVectorLayer, burnLayer, type VectorLayer } from './baseline/vectors.js';
 import { BaselineGroup, compileRules, detectChanges, type CompiledRules } from './change/index.js';
-import { checkBands, createClassifier, loadModel, type Classifier } from './classify/index.js';
+import { checkBands, createClassifier, loadModel, resolveModelDir, type Classifier } from './classify/index.js';
 import { ImageryError } from './errors.js';
 import { gridBBox, mapToPixel, pixelArea } from './geo/grid.js';
-import { createGeoTiffWriter, gridsOverlap, openScene, readOnGrid, readWindow } from './imagery/index.js';
+import { closeScene, createGeoTiffWriter, gridsOverlap, noOverlapError, openScene, readOnGrid, readWindow, type Scene } from './imagery/index.js';
 import { applyNormalization, fitNormalization, identityNormalization, type Normalization } from './normalize/index.js';
 import {
   computeStretch,
@@ -79,21 +79,18 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
   await rm(staging, { recursive: true, force: true });
   await mkdir(join(staging, 'chips'), { recursive: true });
   let classifier: Classifier | null = null;
+  const scenes: Scene[] = [];
   try {
     const { before, after, model } = await clock.time('open', async () => {
-      const model = await loadModel(config.classify.model);
+      const model = await loadModel(resolveModelDir(config.classify.model));
       const before = await openScene(config.before.uri, config.before);
+      scenes.push(before);
       const after = await openScene(config.after.uri, config.after);
+      scenes.push(after);
       checkBands(model.card, before.info.bands.map((b) => b.name));
       checkBands(model.card, after.info.bands.map((b) => b.name));
       if (!before.info.grid.crs.proj4) throw new ImageryError('UNSUPPORTED_CRS', `${config.before.uri}: CRS ${before.info.grid.crs.name} is not supported`, { file: config.before.uri });
-      if (!gridsOverlap(before.info.grid, after.info.grid)) {
-        const [a, b] = [gridBBox(before.info.grid), gridBBox(after.info.grid)];
-        throw new ImageryError(
-          'NO_OVERLAP',
-          `${config.before.uri} and ${config.after.uri} do not overlap: [${[a.minX, a.minY, a.maxX, a.maxY].map((v) => v.toFixed(2))}] in ${a.crs.name} vs [${[b.minX, b.minY, b.maxX, b.maxY].map((v) => v.toFixed(2))}] in ${b.crs.name}`,
-        );
-      }
+      if (!gridsOverlap(before.info.grid, after.info.grid)) throw noOverlapError(before.info, after.info);
       return { before, after, model };
     });
     const grid = before.info.grid;
@@ -247,6 +244,8 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
     await classifier?.close().catch(() => undefined);
     await rm(staging, { recursive: true, force: true });
     throw e;
+  } finally {
+    await Promise.all(scenes.map((s) => closeScene(s).catch(() => undefined)));
   }
 }
 

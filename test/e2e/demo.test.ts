@@ -1,0 +1,105 @@
+import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import ExcelJS from 'exceljs';
+import { parseDetectConfig } from '../../config/index.js';
+import { defaultModelDir } from '../../cli/paths.js';
+import { openScene, closeScene, readRawWindow } from '../../pipeline/imagery/index.js';
+import { runDetection, type RunResult } from '../../pipeline/run.js';
+import { CHANGE_TYPE_NAMES } from '../../pipeline/types.js';
+import { generateCounty, type CountyManifest } from '../../samples/index.js';
+
+const quiet = { info: () => {}, warn: () => {}, debug: () => {} };
+
+/**
+ * The acceptance run of the pipeline issue: the demo county (2000 × 2000 px at 2 m, the README's
+ * demo) through the in-process runner, scored against the planted ground truth.
+ */
+describe('demo county end to end', () => {
+  let dir: string;
+  let manifest: CountyManifest;
+  let result: RunResult;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fw-demo-'));
+    manifest = await generateCounty({ outDir: join(dir, 'county'), sizePx: 2000 });
+    const f = (name: string) => join(dir, 'county', name);
+    const config = parseDetectConfig({
+      before: { uri: f(manifest.files.before) },
+      after: { uri: f(manifest.files.after) },
+      layers: Object.fromEntries(Object.entries(manifest.files.layers).map(([k, v]) => [k, f(v as string)])),
+      truth: f(manifest.files.truth),
+      regionCode: manifest.regionCode,
+      out: join(dir, 'run'),
+      classify: { model: defaultModelDir() },
+    });
+    result = await runDetection(config, { log: quiet, now: Date.now });
+  }, 600_000);
+
+  it('finds every planted change type with recall ≥ 0.95 and precision ≥ 0.90', () => {
+    const score = result.summary.score!;
+    for (const type of CHANGE_TYPE_NAMES.filter((t) => t !== 'outflow_grass')) {
+      const s = score.byType[type];
+      expect(s, type).toBeDefined();
+      expect(s.planted, type).toBeGreaterThanOrEqual(4);
+      expect(s.recall, `${type} recall`).toBeGreaterThanOrEqual(0.95);
+      expect(s.precision, `${type} precision`).toBeGreaterThanOrEqual(0.9);
+      expect(s.maxAreaError ?? 1, `${type} area error`).toBeLessThanOrEqual(0.1);
+    }
+  });
+
+  it('raises at most one false patch on the hard cases and reports every legal change as legal', () => {
+    const score = result.summary.score!;
+    expect(score.hardCaseFalsePatches).toBeLessThanOrEqual(1);
+    expect(score.legalReportedAsLegal.planted).toBeGreaterThanOrEqual(4);
+    expect(score.legalReportedAsLegal.correct).toBe(score.legalReportedAsLegal.planted);
+  });
+
+  it('writes the run folder: patches, clue list, chips, change raster, summary', async () => {
+    const files = await readdir(result.outDir);
+    expect(files.sort()).toEqual(['change.tif', 'chips', 'patches.geojson', 'summary.json', '线索清单.xlsx'].sort());
+    const geo = JSON.parse(await readFile(join(result.outDir, 'patches.geojson'), 'utf8'));
+    expect(geo.features.length).toBe(result.patches.length);
+    const p = geo.features[0].properties;
+    for (const k of ['JCBH', 'XZQDM', 'XZQMC', 'QSX', 'HSX', 'TBLX', 'DLBM', 'DLMC', 'XZDL', 'MJ', 'MJM', 'GDMJ', 'YJJBNTMJ', 'ZXX', 'ZXY', 'JD', 'WD', 'PZWH', 'ZXD'])
+      expect(p, k).toHaveProperty(k);
+    expect(p.JCBH.startsWith(manifest.regionCode)).toBe(true);
+    // Longitude/latitude near the sample's centre (120.3 E, 32.0 N).
+    expect(Math.abs(p.JD - 120.3)).toBeLessThan(0.1);
+    expect(Math.abs(p.WD - 32.0)).toBeLessThan(0.1);
+    expect(p.MJM).toBeCloseTo(p.MJ * 0.0015, 1);
+    const chips = await readdir(join(result.outDir, 'chips'));
+    expect(chips.length).toBe(2 * result.patches.length);
+    expect((await stat(join(result.outDir, 'chips', chips[0]))).size).toBeGreaterThan(1000);
+
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(join(result.outDir, '线索清单.xlsx'));
+    const sheet = wb.worksheets[0];
+    const headerRow = [1, 2].map((r) => sheet.getRow(r)).find((r) => r.values && (r.values as unknown[]).includes('监测图斑编号'))!;
+    expect(headerRow).toBeDefined();
+
+    // change.tif: georeferenced like the input, and its changed pixels equal the patches' pixels.
+    const change = await openScene(join(result.outDir, 'change.tif'));
+    const before = await openScene(join(dir, 'county', manifest.files.before));
+    try {
+      expect(change.info.grid.transform).toEqual(before.info.grid.transform);
+      expect(change.info.grid.crs.epsg).toBe(4528);
+      const raw = await readRawWindow(change, { col: 0, row: 0, width: change.info.grid.width, height: change.info.grid.height });
+      let changed = 0;
+      for (const v of raw.data[0]) if (v) changed++;
+      expect(changed).toBe(result.patches.reduce((s, x) => s + x.attributes.pixelCount, 0));
+    } finally {
+      await closeScene(change);
+      await closeScene(before);
+    }
+  });
+
+  it('records timings, the model and the config in summary.json', async () => {
+    const s = JSON.parse(await readFile(join(result.outDir, 'summary.json'), 'utf8'));
+    expect(s.model.id).toBe('spectral-v1');
+    expect(s.timings.stages.classify.ms).toBeGreaterThan(0);
+    expect(s.config.regionCode).toBe(manifest.regionCode);
+    expect(s.counts.total).toBe(result.patches.length);
+  });
+});
