@@ -6,12 +6,13 @@
 import { join } from 'node:path';
 import { afterAll, bench, describe } from 'vitest';
 import { createClassifier, loadModel } from './index.js';
-import { openSession, packBlock, runPacked } from './inference.js';
+import { openSession, packBlock, runPacked, sanitizePacked } from './inference.js';
 import { syntheticScene } from './test-blocks.js';
 
 const model = await loadModel(join(import.meta.dirname, '../../models/spectral-v1'));
 const block = syntheticScene(1024, 1024, 3);
 const packed = packBlock(model.card, block);
+sanitizePacked(packed);
 const one = await openSession(model.modelPath, 1);
 const two = await openSession(model.modelPath, 2);
 const pool = await createClassifier(model, { workers: 1, threadsPerWorker: 2 });

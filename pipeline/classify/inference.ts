@@ -9,10 +9,10 @@ import { LandCover, type LandCoverBlock, type RasterBlock, type Window } from '.
 import type { ModelCard } from './card.js';
 import { checkBands } from './load.js';
 
-/** A block as the model consumes it: NCHW float32 plus the validity the caller will apply. */
+/** A block as the model consumes it: NCHW float32 plus the validity applied to the outputs. */
 export interface PackedBlock {
   readonly input: Float32Array;
-  /** 1 where the pixel is classified; invalid and non-finite pixels are 0. */
+  /** Non-zero where the pixel is classified (strictly 0/1 after {@link sanitizePacked}). */
   readonly valid: Uint8Array;
   readonly width: number;
   readonly height: number;
@@ -41,8 +41,8 @@ export async function openSession(modelPath: string, threads: number): Promise<o
 
 /**
  * Reorders a block into the model's band order as one NCHW float32 buffer (a fresh copy: the
- * caller's block is left intact). Invalid or non-finite pixels are written as 0 in every band,
- * which the graph reads as no-data.
+ * caller's block is left intact). Only bulk copies happen here, so it is cheap on the main
+ * thread; {@link sanitizePacked} must run (in the worker) before inference.
  * @throws ModelError `MODEL_INPUT_MISMATCH` for missing bands or band arrays shorter than the window.
  */
 export function packBlock(card: ModelCard, block: RasterBlock): PackedBlock {
@@ -52,26 +52,37 @@ export function packBlock(card: ModelCard, block: RasterBlock): PackedBlock {
   if (block.valid.length < n) {
     throw new ModelError('MODEL_INPUT_MISMATCH', `Block valid mask holds ${block.valid.length} values, window ${width}×${height} needs ${n}`, { stage: 'classify' });
   }
-  const bands = card.input.bands.map((b) => {
+  const input = new Float32Array(card.input.bands.length * n);
+  card.input.bands.forEach((b, c) => {
     const data = block.data[block.bandNames.indexOf(b.name)];
     if (data.length < n) throw new ModelError('MODEL_INPUT_MISMATCH', `Band "${b.name}" holds ${data.length} values, window ${width}×${height} needs ${n}`, { band: b.name, stage: 'classify' });
-    return { data, scale: b.scale ?? 1, offset: b.offset ?? 0 };
+    const dst = input.subarray(c * n, (c + 1) * n);
+    const scale = b.scale ?? 1;
+    const offset = b.offset ?? 0;
+    if (scale === 1 && offset === 0) dst.set(data.subarray(0, n));
+    else for (let p = 0; p < n; p++) dst[p] = data[p] * scale + offset;
   });
-  const input = new Float32Array(bands.length * n);
-  const valid = new Uint8Array(n);
-  for (let p = 0; p < n; p++) {
-    if (block.valid[p] === 0) continue;
-    let ok = 1;
-    for (let c = 0; c < bands.length; c++) {
-      const { data, scale, offset } = bands[c];
-      const v = data[p] * scale + offset;
-      if (!Number.isFinite(v)) ok = 0;
-      input[c * n + p] = v;
-    }
-    if (ok) valid[p] = 1;
-    else for (let c = 0; c < bands.length; c++) input[c * n + p] = 0;
+  return { input, valid: block.valid.slice(0, n), width, height };
+}
+
+/**
+ * Makes a packed block safe to run, in place: pixels that are invalid or hold a non-finite value
+ * in any band get 0 in every band (which the graph reads as no-data) and `valid` 0; `valid`
+ * becomes strictly 0/1.
+ */
+export function sanitizePacked(packed: PackedBlock): void {
+  const { input, valid } = packed;
+  const n = packed.width * packed.height;
+  const bands = input.length / n;
+  for (let c = 0; c < bands; c++) {
+    const band = input.subarray(c * n, (c + 1) * n);
+    // x − x is 0 for finite x and NaN for NaN and ±Infinity.
+    for (let p = 0; p < n; p++) if (band[p] - band[p] !== 0) valid[p] = 0;
   }
-  return { input, valid, width, height };
+  for (let p = 0; p < n; p++) {
+    if (valid[p]) valid[p] = 1;
+    else for (let c = 0; c < bands; c++) input[c * n + p] = 0;
+  }
 }
 
 /** Runs the session on a packed block. Blocks the calling thread for the duration of inference. */
@@ -113,5 +124,6 @@ export function toLandCover(raw: RawOutputs, valid: Uint8Array, window: Window):
 /** Packs, runs and unpacks one block on the calling thread (tests, tools, benchmarks). */
 export async function classifyInThread(session: ort.InferenceSession, card: ModelCard, block: RasterBlock): Promise<LandCoverBlock> {
   const packed = packBlock(card, block);
+  sanitizePacked(packed);
   return toLandCover(await runPacked(session, card, packed), packed.valid, block.window);
 }

@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ModelCard } from './card.js';
-import { openSession, runPacked, toLandCover } from './inference.js';
+import { openSession, runPacked, sanitizePacked, toLandCover } from './inference.js';
 import type { Window } from '../types.js';
 
 /** Data the pool passes when it starts a worker. */
@@ -49,7 +49,9 @@ try {
       if (msg.crash) process.exit(70);
       try {
         const { width, height } = msg.window;
-        const raw = await runPacked(session, init.card, { input: msg.input, valid: msg.valid, width, height });
+        const packed = { input: msg.input, valid: msg.valid, width, height };
+        sanitizePacked(packed);
+        const raw = await runPacked(session, init.card, packed);
         const out = toLandCover(raw, msg.valid, msg.window);
         port.postMessage({ type: 'result', id: msg.id, classes: out.classes, confidence: out.confidence } satisfies WorkerReply, [out.classes.buffer as ArrayBuffer, out.confidence.buffer as ArrayBuffer]);
       } catch (e) {
