@@ -118,6 +118,15 @@ describe('spectral-v1 graph: validity and shape', () => {
     }
   });
 
+  it('treats non-finite values in pixels flagged valid as no-data', async () => {
+    const block = patternBlock(9, 9, (x) => (x === 4 ? [0.03, Infinity, 0.04, 0.45] : x === 5 ? [NaN, 0.08, 0.04, 0.45] : SPECTRA.denseCrop));
+    const out = await run(block);
+    expect(out.classes[4 * 9 + 4]).toBe(LandCover.nodata);
+    expect(out.classes[4 * 9 + 5]).toBe(LandCover.nodata);
+    expect(out.confidence[4 * 9 + 5]).toBe(0);
+    expect(landCoverName(out.classes[4 * 9 + 3])).toBe('herbaceous');
+  });
+
   it.each([
     [1, 1],
     [3, 257],
