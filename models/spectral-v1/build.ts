@@ -38,7 +38,7 @@ export const FEEDS: Record<Exclude<LandCoverName, 'nodata'>, ChangeTypeName[]> =
 /** Protocol text shared by card.json and card.md. */
 export const PROTOCOL = {
   sloveniaClear:
-    'Sanity check, not an evaluation: Sentinel-2 L1C scenes 2–4 of one 1 km² patch (clear), TOA reflectance corrected by dark-object subtraction, every labelled pixel (10 m), eo-learn LULC mapped to our classes; cloud/shadow outputs count as errors.',
+    'Sanity check, not an evaluation: Sentinel-2 L1C scenes 2–4 of one 1 km² patch (clear), B02/B03/B04/B08 as blue/green/red/nir, stored as float TOA reflectance (not DN, so no /10000) and corrected by dark-object subtraction, every labelled pixel (10 m), eo-learn LULC mapped to our classes; cloud/shadow outputs count as errors.',
   sloveniaAll:
     'As above, all five scenes. Scenes 0 and 1 are hazy: blue path reflectance from the dark object 0.15 and 0.08 (≈ 0.06 in the clear scenes), scattering exponent 0.8 and 2.2 (3.6–3.9, i.e. Rayleigh, in the clear scenes); there the model shows what haze does to it.',
   sloveniaToa: 'Clear scenes 2–4 without any atmospheric correction (TOA), to show the model\'s sensitivity to path radiance.',
