@@ -43,6 +43,12 @@ export const DetectConfigSchema = z
         marginPx: z.number().int().min(0).default(24).describe('Context around the patch, pixels'),
       })
       .default({ enabled: true, max: 2000, marginPx: 24 }),
+    overview: z
+      .object({
+        enabled: z.boolean().default(true).describe('Write overview_before.png / overview_after.png with every patch outlined'),
+        maxPx: z.number().int().min(64).max(8192).default(1600).describe('Long side of the overview images, pixels'),
+      })
+      .default({ enabled: true, maxPx: 1600 }),
     xlsx: z.object({ sheetPerTownship: z.boolean().default(false).describe('One sheet per township') }).default({ sheetPerTownship: false }),
   })
   .describe('A detection run');

@@ -110,6 +110,14 @@ export const NormalizeSchema = z
   .object({
     method: z.enum(['pif', 'none']).default('pif').describe('Relative radiometric normalisation of the after image to the before image'),
     sampleTiles: z.number().int().min(1).default(16).describe('Tiles sampled (spread over the scene) to fit the normalisation'),
+    calibration: z
+      .enum(['auto', 'reflectance', 'percentile'])
+      .default('auto')
+      .describe('reflectance: inputs are surface reflectance; percentile: map each band\'s p2/p98 onto the reference (for 8-bit display products); auto: percentile for 8-bit input, else reflectance'),
+    reference: z
+      .record(z.string(), z.tuple([z.number(), z.number()]))
+      .default({ blue: [0.02, 0.12], green: [0.03, 0.16], red: [0.02, 0.2], nir: [0.08, 0.45] })
+      .describe('Surface reflectance at p2 and p98 of a typical vegetated land scene, per band (percentile calibration)'),
   })
   .describe('Radiometric normalisation between dates');
 

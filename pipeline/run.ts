@@ -10,6 +10,7 @@ import { ImageryError } from './errors.js';
 import { gridBBox, mapToPixel, pixelArea } from './geo/grid.js';
 import { closeScene, createGeoTiffWriter, gridsOverlap, noOverlapError, openScene, readOnGrid, readWindow, type Scene } from './imagery/index.js';
 import { applyNormalization, fitNormalization, identityNormalization, type Normalization } from './normalize/index.js';
+import { fitPercentileCalibration } from './normalize/calibrate.js';
 import {
   computeStretch,
   renderChipPair,
@@ -43,6 +44,7 @@ export interface RunSummary {
   readonly counts: { total: number; legal: number; byType: Record<string, { count: number; areaM2: number; areaMu: number; legal: number }>; byTownship: Record<string, { count: number; areaM2: number; areaMu: number }> };
   readonly dropped: Record<string, number>;
   readonly layers: Record<string, { read: number; kept: number; repaired: number; skipped: number; problems: unknown[] }>;
+  readonly calibration: { before: Normalization | null; after: Normalization | null };
   readonly normalization: Normalization;
   readonly model: Record<string, unknown>;
   readonly timings: { totalMs: number; megapixels: number; stages: Record<string, { ms: number; mpxPerSec: number | null }> };
@@ -111,24 +113,41 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
       return out;
     });
 
-    const readPair = async (win: Window): Promise<{ b: RasterBlock; a: RasterBlock }> => {
+    const readRawPair = async (win: Window): Promise<{ b: RasterBlock; a: RasterBlock }> => {
       const [b, a] = await Promise.all([
         readWindow(before, win, bands, ctx.signal),
-        readOnGrid(after, grid, win, bands, { resampling: 'bilinear' }),
+        readOnGrid(after, grid, win, bands, { resampling: 'bilinear', signal: ctx.signal }),
       ]);
       return { b, a };
     };
 
-    const normalization = await clock.time('normalize', async () => {
-      if (config.normalize.method === 'none') return identityNormalization(bands, 'disabled in config');
-      const sample = spreadSample(tiles, config.normalize.sampleTiles);
-      const pairs = [];
-      for (const t of sample) {
-        const { b, a } = await readPair(t.core);
-        pairs.push({ before: b, after: a });
-      }
-      return fitNormalization(pairs);
+    // Statistics come from a spread sample of tiles, read once: per-scene calibration of inputs that
+    // are not reflectance, then the relative normalisation of the after date onto the before date.
+    const { calibration, normalization } = await clock.time('normalize', async () => {
+      const sample: { b: RasterBlock; a: RasterBlock }[] = [];
+      for (const t of spreadSample(tiles, config.normalize.sampleTiles)) sample.push(await readRawPair(t.core));
+      const wantsPercentile = (dtype: string) =>
+        config.normalize.calibration === 'percentile' || (config.normalize.calibration === 'auto' && dtype === 'uint8');
+      const calibration = {
+        before: wantsPercentile(before.info.dtype) ? fitPercentileCalibration(sample.map((x) => x.b), config.normalize.reference) : null,
+        after: wantsPercentile(after.info.dtype) ? fitPercentileCalibration(sample.map((x) => x.a), config.normalize.reference) : null,
+      };
+      const pairs = sample.map(({ b, a }) => ({
+        before: calibration.before ? applyNormalization(b, calibration.before) : b,
+        after: calibration.after ? applyNormalization(a, calibration.after) : a,
+      }));
+      const normalization = config.normalize.method === 'none' ? identityNormalization(bands, 'disabled in config') : fitNormalization(pairs);
+      return { calibration, normalization };
     });
+    if (calibration.before || calibration.after)
+      ctx.log.warn('input is not surface reflectance: bands calibrated by percentile matching (approximate)', { before: calibration.before?.bands, after: calibration.after?.bands });
+    /** Reads a window of both dates as comparable reflectance: calibrated, the after date normalised. */
+    const readPair = async (win: Window): Promise<{ b: RasterBlock; a: RasterBlock }> => {
+      const { b, a } = await readRawPair(win);
+      const bc = calibration.before ? applyNormalization(b, calibration.before) : b;
+      const ac = calibration.after ? applyNormalization(a, calibration.after) : a;
+      return { b: bc, a: applyNormalization(ac, normalization) };
+    };
     ctx.log.info('normalisation fitted', { bands: normalization.bands, samples: normalization.samples });
 
     const workers = Math.max(1, Math.min(config.classify.workers ?? 2, cpus().length));
@@ -138,8 +157,7 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
     const processTile = async (tile: Tile) => {
       ctx.signal?.throwIfAborted();
       const { b, a } = await clock.time('read', () => readPair(tile.read));
-      const aN = applyNormalization(a, normalization);
-      const [lcB, lcA] = await clock.time('classify', () => Promise.all([classifier!.classify(b, ctx.signal), classifier!.classify(aN, ctx.signal)]));
+      const [lcB, lcA] = await clock.time('classify', () => Promise.all([classifier!.classify(b, ctx.signal), classifier!.classify(a, ctx.signal)]));
       const burnt = await clock.time('rasterize', () => rasterizeLayers(layers, tile, mode, config.rules.groups.cropland));
       const codes = await clock.time('change', () =>
         detectChanges({ read: tile.read, core: tile.core, before: lcB, after: lcA, baselineGroup: burnt.group }, rules),
@@ -187,7 +205,10 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
     );
     ctx.log.info('patches built', { components: components.length, patches: built.patches.length, dropped: built.dropped });
 
-    await clock.time('chips', () => (config.chips.enabled ? writeChips(built.patches, built.kept, staging, config, grid, readPair, normalization) : undefined));
+    await clock.time('chips', async () => {
+      if (config.chips.enabled) await writeChips(built.patches, built.kept, staging, config, grid, readPair);
+      if (config.overview.enabled) await writeOverview(built.patches, staging, grid, config.overview.maxPx, readPair);
+    });
 
     const score = await clock.time('outputs', async () => {
       await writeChangeRaster(join(staging, 'change.tif'), grid, built.kept, built.codes, mode, before.info.acquired, after.info.acquired);
@@ -221,6 +242,7 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
       counts: countPatches(built.patches),
       dropped: built.dropped,
       layers: Object.fromEntries(Object.entries(layers).map(([k, l]) => [k, { ...(l as VectorLayer).stats, problems: [...(l as VectorLayer).stats.problems] }])),
+      calibration,
       normalization,
       model: { id: model.card.id, version: model.card.version, sha256: model.card.sha256, kind: model.card.kind, workers },
       timings: {
@@ -312,7 +334,6 @@ async function writeChips(
   config: DetectConfig,
   grid: Grid,
   readPair: (w: Window) => Promise<{ b: RasterBlock; a: RasterBlock }>,
-  normalization: Normalization,
 ): Promise<void> {
   const order = patches.map((_, i) => i).sort((i, j) => patches[j].attributes.MJ - patches[i].attributes.MJ).slice(0, config.chips.max);
   const rgb: [string, string, string] = ['red', 'green', 'blue'];
@@ -327,8 +348,7 @@ async function writeChips(
       width: side,
       height: side,
     };
-    const { b, a } = await readPair(win);
-    const aN = applyNormalization(a, normalization);
+    const { b, a: aN } = await readPair(win);
     // One stretch for the whole run (from the first, largest chip's context widened), so chips are comparable.
     stretch ??= { before: computeStretch([b], rgb), after: computeStretch([aN], rgb) };
     const outline = patches[i].geometry[0].map((ring) => ring.map(([x, y]) => toWindowPixel(grid, win, x, y)));
@@ -350,6 +370,51 @@ const writeFileAtomic = async (path: string, data: Buffer) => {
 function toWindowPixel(grid: Grid, win: Window, x: number, y: number): [number, number] {
   const [c, r] = mapToPixel(grid.transform, x, y);
   return [c - win.col, r - win.row];
+}
+
+/**
+ * overview_before.png / overview_after.png: the whole scene decimated to at most `maxPx` on its
+ * long side, with every patch outlined, so a person can check that patches sit where the imagery changed.
+ */
+async function writeOverview(
+  patches: readonly Patch[],
+  dir: string,
+  grid: Grid,
+  maxPx: number,
+  readPair: (w: Window) => Promise<{ b: RasterBlock; a: RasterBlock }>,
+): Promise<void> {
+  const step = Math.max(1, Math.ceil(Math.max(grid.width, grid.height) / maxPx));
+  const w = Math.ceil(grid.width / step);
+  const h = Math.ceil(grid.height / step);
+  const empty = (names: readonly string[]): RasterBlock => ({
+    window: { col: 0, row: 0, width: w, height: h },
+    bandNames: names,
+    data: names.map(() => new Float32Array(w * h)),
+    valid: new Uint8Array(w * h),
+  });
+  let small: { b: RasterBlock; a: RasterBlock } | null = null;
+  const rows = Math.max(step, Math.floor(512 / step) * step);
+  for (let row = 0; row < grid.height; row += rows) {
+    const win = { col: 0, row, width: grid.width, height: Math.min(rows, grid.height - row) };
+    const { b, a } = await readPair(win);
+    small ??= { b: empty(b.bandNames), a: empty(a.bandNames) };
+    for (const [src, dst] of [[b, small.b], [a, small.a]] as const)
+      for (let y = 0; y < win.height; y += step)
+        for (let x = 0; x < win.width; x += step) {
+          const p = y * win.width + x;
+          const q = ((row + y) / step) * w + x / step;
+          dst.valid[q] = src.valid[p];
+          for (let k = 0; k < src.data.length; k++) dst.data[k][q] = src.data[k][p];
+        }
+  }
+  if (!small) return;
+  const rings = patches.flatMap((p) => p.geometry.flatMap((poly) => poly.map((ring) => ring.map(([x, y]) => {
+    const [c, r] = mapToPixel(grid.transform, x, y);
+    return [c / step, r / step] as [number, number];
+  }))));
+  const stretch = { before: computeStretch([small.b]), after: computeStretch([small.a]) };
+  const png = await renderChipPair(small.b, small.a, rings, stretch, { minSize: 1, maxSize: maxPx, outlineWidth: 1 });
+  await Promise.all([writeFileAtomic(join(dir, 'overview_before.png'), png.before), writeFileAtomic(join(dir, 'overview_after.png'), png.after)]);
 }
 
 /** Writes change.tif tile by tile from the kept components (memory: one 256×256 tile). */

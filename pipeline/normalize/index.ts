@@ -2,7 +2,8 @@ import type { RasterBlock } from '../types.js';
 
 /** Linear per-band mapping of the after image onto the before image's radiometry: after' = gain·after + offset. */
 export interface Normalization {
-  readonly method: 'pif' | 'none';
+  /** pif: relative normalisation between dates; percentile: pseudo-calibration of one scene (calibrate.ts). */
+  readonly method: 'pif' | 'none' | 'percentile';
   readonly bands: readonly { name: string; gain: number; offset: number }[];
   /** Pixels the final fit rests on (pseudo-invariant features). */
   readonly samples: number;
