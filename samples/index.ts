@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { CHANGE_TYPE_NAMES, type ChangeTypeName, type GeoTransform } from '../pipeline/types.js';
 import { ConfigError, VectorError } from '../pipeline/errors.js';
 import { CGCS2000, crsFromEpsg, makeTransform } from '../pipeline/geo/crs.js';
-import { AFTER_DATE, BEFORE_DATE, CROPLAND, DLMC, HARD_CASE_NAMES, buildLayout, type HardCaseName, type Layout } from './layout.js';
+import { AFTER_DATE, BEFORE_DATE, CROPLAND, DLMC, HARD_CASE_NAMES, buildLayout, type Layout } from './layout.js';
 import { buildRenderIndex, renderImage, SUPERSAMPLE } from './render.js';
 import { AFTER_GAIN, AFTER_OFFSET, BANDS } from './spectra.js';
 import { GeoJsonWriter, ellipsoidalArea, makeCoordMap, toGeoJsonPolygon, unionRings } from './vectors.js';

@@ -351,7 +351,8 @@ export function buildLayout(opts: LayoutOptions): Layout {
     const pos: number[] = [];
     let x = lo - lineRng.range(10, 120);
     pos.push(x);
-    while (x - 12 < hi) {
+    // Past the far edge by more than the widest half strip, so the last cell reaches the scene edge.
+    while (x - 25 < hi) {
       x += lineRng.range(spacing[0], spacing[1]);
       pos.push(x);
     }
@@ -553,14 +554,13 @@ export function buildLayout(opts: LayoutOptions): Layout {
   const cells: Cell[] = [];
   const houses = { n: 0 };
   const trees = { n: 0 };
-  const kindOfParcel: Kind[] = [];
   const factoryRects: { pid: number; ring: Ring }[] = [];
   const parcelST = new Map<number, [number, number, number, number]>(); // s0 s1 t0 t1 bounds of strips (for placing along the grid)
   const sunBefore = sunVector(135, 57);
   const sunAfter = sunVector(122, 68);
   const sun = [sunBefore, sunAfter];
 
-  const addParcel = (cellIdx: number, c: CellWork, dlbm: string, fullRing: Ring, feat: Feature, kind: Kind | null): number | null => {
+  const addParcel = (cellIdx: number, c: CellWork, dlbm: string, fullRing: Ring, feat: Feature): number | null => {
     const ring = clipConvex(fullRing, scene);
     if (!ring.length) return null;
     const area = Math.abs(ringArea(ring));
@@ -572,7 +572,6 @@ export function buildLayout(opts: LayoutOptions): Layout {
     base.push(feat);
     const id = parcels.length;
     parcels.push({ id, dlbm, ring, area, township: c.township, village: c.village, cell: cellIdx, feature: fi, clipped, pbf: false, crop: null, reserved: false });
-    kindOfParcel.push(kind ?? 'crop');
     return id;
   };
   const lineFeature = (line: LineSpec, line2: LineSpec | null): Feature => {
@@ -600,10 +599,10 @@ export function buildLayout(opts: LayoutOptions): Layout {
     const [a0, a1, b0, b1] = c.inner;
     // Corner: the higher-priority line owns it (a road crossing a ditch or river stays road: culvert or bridge).
     const [win, lose] = PRIORITY[A.kind] >= PRIORITY[C.kind] ? [A, C] : [C, A];
-    addParcel(cellIdx, c, DLBM_OF_LINE[win.kind], rectST(A.centre - A.hw, A.centre + A.hw, C.centre - C.hw, C.centre + C.hw), lineFeature(win, lose), null);
+    addParcel(cellIdx, c, DLBM_OF_LINE[win.kind], rectST(A.centre - A.hw, A.centre + A.hw, C.centre - C.hw, C.centre + C.hw), lineFeature(win, lose));
     // Strip segments owned by this cell: the s-line on its left and the t-line on its top.
-    addParcel(cellIdx, c, DLBM_OF_LINE[A.kind], rectST(A.centre - A.hw, A.centre + A.hw, b0, b1), lineFeature(A, null), null);
-    addParcel(cellIdx, c, DLBM_OF_LINE[C.kind], rectST(a0, a1, C.centre - C.hw, C.centre + C.hw), lineFeature(C, null), null);
+    addParcel(cellIdx, c, DLBM_OF_LINE[A.kind], rectST(A.centre - A.hw, A.centre + A.hw, b0, b1), lineFeature(A, null));
+    addParcel(cellIdx, c, DLBM_OF_LINE[C.kind], rectST(a0, a1, C.centre - C.hw, C.centre + C.hw), lineFeature(C, null));
     if (A.trees) treeRow(A, b0, b1);
     if (C.trees) treeRow(C, a0, a1);
 
@@ -629,11 +628,11 @@ export function buildLayout(opts: LayoutOptions): Layout {
         t1 -= depth;
       }
       const feat = newFeature(ind ? P.industrial : P.village, []);
-      const pid = addParcel(cellIdx, c, ind ? '0601' : '0702', rectST(band[0], band[1], band[2], band[3]), feat, ind ? 'industrial' : 'village');
+      const pid = addParcel(cellIdx, c, ind ? '0601' : '0702', rectST(band[0], band[1], band[2], band[3]), feat);
       if (pid !== null) {
         parcelST.set(pid, band);
         if (ind) buildFactories(band, c.bandSide, pid);
-        else buildHouses(band, pid);
+        else buildHouses(band);
       }
     }
     // Strips across the long side of the block (cuts along s at jittered t positions).
@@ -699,7 +698,7 @@ export function buildLayout(opts: LayoutOptions): Layout {
         if (kind === 'orchard') Object.assign(feat, { p0: partRng.range(4, 5), p1: partRng.range(3, 4), p2: partRng.range(1.4, 2.0), p3: partRng.chance(0.5) ? 1 : 0 });
         if (kind === 'facility') Object.assign(feat, { p0: 0, p1: partRng.range(8, 9.5), p2: partRng.range(6.2, 7.5), p3: partRng.range(45, 75), mat0: partRng.chance(0.2) ? 2 : 1, mat1: 0 });
         if (kind === 'facility') feat.mat1 = feat.mat0;
-        const pid = addParcel(cellIdx, c, dl, quadST(q), feat, kind);
+        const pid = addParcel(cellIdx, c, dl, quadST(q), feat);
         if (pid === null) continue;
         const ss = q.map((p) => p[0]);
         const ts = q.map((p) => p[1]);
@@ -713,7 +712,7 @@ export function buildLayout(opts: LayoutOptions): Layout {
     }
   }
 
-  function buildHouses(band: [number, number, number, number], pid: number) {
+  function buildHouses(band: [number, number, number, number]) {
     // Houses face south: ridge along s, in rows stacked along t, each with a yard on its south side.
     const [s0, s1, t0, t1] = band;
     const hr = partRng;
@@ -736,7 +735,6 @@ export function buildLayout(opts: LayoutOptions): Layout {
       }
       t += depth + yard + hr.range(2, 5);
     }
-    void pid;
   }
 
   function buildFactories(band: [number, number, number, number], side: string, pid: number) {
@@ -887,7 +885,7 @@ export function buildLayout(opts: LayoutOptions): Layout {
     const crop0 = fxRng.shuffle(cropIds((p) => p.area > 3000));
     for (let k = 0; k < n; k++) {
       for (let attempt = 0; attempt < 200; attempt++) {
-        const R = Rbase * fxRng.range(0.75, 1.2);
+        const R = Rbase * fxRng.range(0.65, 1.35);
         const edge = 0.3;
         let cx: number;
         let cy: number;
@@ -918,8 +916,28 @@ export function buildLayout(opts: LayoutOptions): Layout {
     /** Soft exclusions (harvested and idle parcels) keep changes apart from look-alikes but do not constrain other hard cases. */
     soft: boolean;
   }
+  // Bucketed by a 100 m grid so that checks stay local in 10 000 px scenes.
   const exclusions: Excl[] = [];
-  const addExcl = (ring: Ring, soft = false) => exclusions.push({ ring, bbox: bboxOf([ring]), soft });
+  const buckets = new Map<number, number[]>();
+  const BUCKET = 100;
+  const bucketKeys = (bb: BBox4, pad: number): number[] => {
+    const keys: number[] = [];
+    const x0 = Math.floor((bb[0] - pad) / BUCKET);
+    const x1 = Math.floor((bb[2] + pad) / BUCKET);
+    const y0 = Math.floor((bb[1] - pad) / BUCKET);
+    const y1 = Math.floor((bb[3] + pad) / BUCKET);
+    for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) keys.push((y + 1000) * 100_000 + (x + 1000));
+    return keys;
+  };
+  const addExcl = (ring: Ring, soft = false) => {
+    const e: Excl = { ring, bbox: bboxOf([ring]), soft };
+    const idx = exclusions.push(e) - 1;
+    for (const k of bucketKeys(e.bbox, 0)) {
+      const list = buckets.get(k);
+      if (list) list.push(idx);
+      else buckets.set(k, [idx]);
+    }
+  };
   // Clouds, shadows and the wedge live in the after image's frame; on the ground they sit one
   // misregistration pixel away, so both positions are excluded.
   const sdx = -shift.dx * pixelSize;
@@ -939,12 +957,22 @@ export function buildLayout(opts: LayoutOptions): Layout {
     const bb = bboxOf([ring]);
     // Scene edge: 10 px inside, plus the misregistration pixel.
     if (bb[0] < gap + pixelSize || bb[1] < gap + pixelSize || bb[2] > W - gap - pixelSize || bb[3] > H - gap - pixelSize) return false;
-    for (const e of exclusions) if ((soft || !e.soft) && bboxGap(bb, e.bbox) < gap && ringDistance(ring, e.ring) < gap) return false;
+    const seen = new Set<number>();
+    for (const k of bucketKeys(bb, gap))
+      for (const i of buckets.get(k) ?? []) {
+        if (seen.has(i)) continue;
+        seen.add(i);
+        const e = exclusions[i];
+        if ((soft || !e.soft) && bboxGap(bb, e.bbox) < gap && ringDistance(ring, e.ring) < gap) return false;
+      }
     return true;
   };
 
   // ---- planting -------------------------------------------------------------------------------
   const truth: TruthItem[] = [];
+  let nChanges = 0;
+  let nHard = 0;
+  const changedParcels = new Set<number | null>();
   const approvals: Approval[] = [];
   const filings: Filing[] = [];
   const plantRng = new Rng(seed, 'plant');
@@ -1121,16 +1149,16 @@ export function buildLayout(opts: LayoutOptions): Layout {
     { type: 'occupation_building', planter: plantBuilding, area: [400, 3500], legal: 'approval' },
     { type: 'occupation_road', planter: plantRoad, area: [900, 2300], legal: 'approval' },
     { type: 'occupation_soil', planter: plantSoil, area: [400, 6000], legal: 'approval' },
-    { type: 'outflow_orchard', planter: plantOrchard, area: [1500, 10000], legal: null },
-    { type: 'outflow_forest', planter: plantForest, area: [1200, 9000], legal: null },
-    { type: 'outflow_pond', planter: plantPond, area: [1000, 8000], legal: null },
-    { type: 'outflow_greenhouse', planter: plantGreenhouse, area: [1500, 10000], legal: 'filing' },
+    { type: 'outflow_orchard', planter: plantOrchard, area: [1000, 10000], legal: null },
+    { type: 'outflow_forest', planter: plantForest, area: [800, 9000], legal: null },
+    { type: 'outflow_pond', planter: plantPond, area: [700, 8000], legal: null },
+    { type: 'outflow_greenhouse', planter: plantGreenhouse, area: [900, 10000], legal: 'filing' },
   ];
   const perType = Math.max(5, Math.round(areaKm2 * 0.4));
   const hostOk = (p: LandParcel) => !isHarvest(p) && p.crop !== null && p.crop.before !== CS.weedy;
   const addTruthChange = (type: ChangeTypeName, pid: number, res: { poly: Poly; detail: string }, legal: boolean, approval: string | null) => {
     truth.push({
-      id: `C${String(truth.filter((x) => x.kind === 'change').length + 1).padStart(3, '0')}`,
+      id: `C${String(++nChanges).padStart(3, '0')}`,
       kind: 'change',
       type,
       legal,
@@ -1141,11 +1169,12 @@ export function buildLayout(opts: LayoutOptions): Layout {
       area: polyArea(res.poly),
       poly: res.poly,
     });
+    changedParcels.add(pid);
     addExcl(res.poly[0]);
   };
   const hard = (hardCase: HardCaseName, poly: Poly, detail: string, parcel: number | null, onPbf = false) => {
     truth.push({
-      id: `H${String(truth.filter((x) => x.kind === 'hard_case').length + 1).padStart(4, '0')}`,
+      id: `H${String(++nHard).padStart(4, '0')}`,
       kind: 'hard_case',
       type: null,
       legal: false,
@@ -1227,29 +1256,39 @@ export function buildLayout(opts: LayoutOptions): Layout {
   // Round-robin over types so that no type starves when space runs out.
   const plan: { t: (typeof TYPES)[number]; k: number }[] = [];
   for (let k = 0; k < perType; k++) for (const t of TYPES) plan.push({ t, k });
+  const hostPool = plantRng.shuffle(cropIds(hostOk));
   for (const { t, k } of plan) {
     const legal = t.legal !== null && (k === 0 || (k >= 5 && plantRng.chance(0.2)));
     // First of each type small (≈ 400–600 m²), else log-uniform over the type's range.
-    const wantPbf = !legal && k % 2 === 1;
+    // Alternate protected/unprotected hosts; the large one (k = 2) takes any host that fits.
+    const wantPbf: boolean | null = legal || k === 2 ? null : k % 2 === 1;
     let placed = false;
     for (let round = 0; round < 5 && !placed; round++) {
-      const hosts = plantRng.shuffle(cropIds((p) => hostOk(p) && (legal ? !p.pbf : round > 0 || p.pbf === wantPbf)));
-      for (let h = 0; h < hosts.length && !placed; h++) {
+      // Approved land is never permanent basic farmland; if no unprotected parcel has room, a
+      // parcel without planted changes is taken out of the protected set (the PBF layer follows).
+      const hasChange = changedParcels;
+      const ok = (p: LandParcel) => (legal ? !p.pbf || (round >= 2 && !hasChange.has(p.id)) : round > 0 || wantPbf === null || p.pbf === wantPbf);
+      // Walk the shuffled pool from a random start (cheap even with 40 000 parcels).
+      const start = plantRng.int(0, hostPool.length - 1);
+      for (let n = 0; n < hostPool.length && !placed; n++) {
+        const hid = hostPool[(start + n) % hostPool.length];
+        if (!ok(parcels[hid])) continue;
         let area = k === 1 ? t.area[0] * plantRng.range(1, 1.5) : k === 2 ? t.area[1] * plantRng.range(0.85, 1) : plantRng.logRange(t.area[0], t.area[1]);
         // Later rounds: smaller and smaller, down to the type's minimum.
         if (round > 0) area = Math.max(t.area[0], area * 0.55 ** round);
         const variant = t.type === 'occupation_building' && k === 2 ? 1 : 0;
-        const res = t.planter(hosts[h], area, variant);
+        const res = t.planter(hid, area, variant);
         if (!res) continue;
+        if (legal) parcels[hid].pbf = false;
         let approval: string | null = null;
         if (legal && t.legal === 'approval') {
           approval = nextPZWH();
-          approvals.push({ PZWH: approval, PC: batch(), PZRQ: `2026-0${plantRng.int(1, 3)}-${String(plantRng.int(10, 28))}`, XMMC: `${townships[parcels[hosts[h]].township].name}${plantRng.pick(['农村道路', '物流仓储', '村级厂房', '污水处理站', '农产品加工'])}建设项目`, ring: approvalRing(hosts[h], res.box) });
+          approvals.push({ PZWH: approval, PC: batch(), PZRQ: `2026-0${plantRng.int(1, 3)}-${String(plantRng.int(10, 28))}`, XMMC: `${townships[parcels[hid].township].name}${plantRng.pick(['农村道路', '物流仓储', '村级厂房', '污水处理站', '农产品加工'])}建设项目`, ring: approvalRing(hid, res.box) });
         } else if (legal) {
           approval = nextBABH();
-          filings.push({ BABH: approval, XMMC: `${villages[parcels[hosts[h]].village].name}蔬菜大棚`, BARQ: `2026-0${plantRng.int(1, 4)}-${String(plantRng.int(10, 28))}`, ring: approvalRing(hosts[h], res.box) });
+          filings.push({ BABH: approval, XMMC: `${villages[parcels[hid].village].name}蔬菜大棚`, BARQ: `2026-0${plantRng.int(1, 4)}-${String(plantRng.int(10, 28))}`, ring: approvalRing(hid, res.box) });
         }
-        addTruthChange(t.type, hosts[h], res, legal, approval);
+        addTruthChange(t.type, hid, res, legal, approval);
         placed = true;
       }
     }

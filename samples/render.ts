@@ -23,7 +23,7 @@ import { burnPolygon, type PixelPolygon } from '../pipeline/geo/rasterize.js';
 import { createGeoTiffWriter } from '../pipeline/imagery/geotiff-writer.js';
 import { P, CS, type Feature, type Layout, type LineSpec } from './layout.js';
 import { blobRadius } from './geom.js';
-import { fbm2, fmix32, gauss, hash3, hash4, unit, vnoise } from './rng.js';
+import { fbm2, fmix32, gauss, hash2, hash3, unit, vnoise } from './rng.js';
 import * as S from './spectra.js';
 
 /** Supersampling factor per axis. */
@@ -507,7 +507,7 @@ export class TileRenderer {
         }
         // Per-feature spectral gain and ground texture, both fixed to the ground (same in both dates).
         const g = f ? f.gain : ONE;
-        const tex = 1 + 0.025 * gauss(hash3(sw.col + x, gy, f ? f.seed : 7));
+        const tex = 1 + 0.025 * gauss(hash2(sw.col + x, gy, f ? f.seed : 7));
         const oi2 = orow + (x >> 1);
         acc[oi2] += o[0] * g[0] * tex;
         acc[TT + oi2] += o[1] * g[1] * tex;
@@ -572,8 +572,9 @@ export class TileRenderer {
           if (cloudA > 0) for (let b = 0; b < 4; b++) tmp[b] = tmp[b] * (1 - cloudA) + cloudA * S.CLOUD[b] * cloudK;
           for (let b = 0; b < 4; b++) tmp[b] = tmp[b] * S.AFTER_GAIN[b] + S.AFTER_OFFSET[b];
         }
+        const hp = hash3(gc, gr, salt);
         for (let b = 0; b < 4; b++) {
-          const h = hash4(gc, gr, b, salt);
+          const h = fmix32(hp ^ Math.imul(b + 1, 0x9e3779b1));
           const val = tmp[b] * (1 + S.NOISE_REL * gauss(h)) + S.NOISE_ABS[b] * gauss(fmix32(h ^ 0x2f6b3c1d));
           const q = Math.round(val * 10000);
           out[b][i] = q < 1 ? 1 : q > 65535 ? 65535 : q;

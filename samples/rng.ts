@@ -24,6 +24,12 @@ export function hash3(a: number, b: number, c: number): number {
   return fmix32(h ^ Math.imul(c | 0, 0xc2b2ae3d) ^ 0x165667b1);
 }
 
+/**
+ * Cheap hash of two integers and a salt (one avalanche round after multiplicative mixing): good
+ * enough for noise lattices and per-pixel texture, three times cheaper than {@link hash3}.
+ */
+export const hash2 = (x: number, y: number, salt: number): number => fmix32(Math.imul(x | 0, 0x27d4eb2d) ^ Math.imul((y | 0) ^ 0x165667b1, 0x9e3779b1) ^ salt);
+
 /** Hash of four integers. */
 export const hash4 = (a: number, b: number, c: number, d: number): number => fmix32(hash3(a, b, c) ^ Math.imul(d | 0, 0x27d4eb2f));
 
@@ -54,10 +60,10 @@ export function vnoise(x: number, y: number, salt: number): number {
   const fy = y - iy;
   const sx = fx * fx * (3 - 2 * fx);
   const sy = fy * fy * (3 - 2 * fy);
-  const a = hash3(ix, iy, salt);
-  const b = hash3(ix + 1, iy, salt);
-  const c = hash3(ix, iy + 1, salt);
-  const d = hash3(ix + 1, iy + 1, salt);
+  const a = hash2(ix, iy, salt);
+  const b = hash2(ix + 1, iy, salt);
+  const c = hash2(ix, iy + 1, salt);
+  const d = hash2(ix + 1, iy + 1, salt);
   const top = a + (b - a) * sx;
   const bot = c + (d - c) * sx;
   return (top + (bot - top) * sy) / 2147483648 - 1;
