@@ -490,8 +490,8 @@ export class TileRenderer {
             f = bi >= 0 ? base[bi] : null;
             if (f) shade(f, u, v, s, t, date, sun);
             else o.fill(0.1);
+            // Building shadow: diffuse light only, on whatever ground is underneath (its gain applies below).
             for (let b = 0; b < 4; b++) o[b] = o[b] * 0.3 + S.SKYLIGHT[b];
-            f = null;
           } else if (shade(ov, u, v, s, t, date, sun)) f = ov;
           else {
             const bi = baseIds[k];
