@@ -5,9 +5,13 @@
  */
 import Flatbush from 'flatbush';
 
+/** A point (x, y). */
 export type Pt = [number, number];
+/** An open ring (first point not repeated). */
 export type Ring = Pt[];
+/** Outer ring, then holes. */
 export type Poly = Ring[];
+/** [minX, minY, maxX, maxY]. */
 export type BBox4 = [number, number, number, number];
 
 /** Signed shoelace area (positive when counter-clockwise in a y-up frame). */
@@ -98,6 +102,7 @@ export function pointInPoly(x: number, y: number, p: Poly): boolean {
   return inside;
 }
 
+/** Bounding box [minX, minY, maxX, maxY] of some rings. */
 export function bboxOf(rings: readonly (readonly Pt[])[]): BBox4 {
   let minX = Infinity;
   let minY = Infinity;
@@ -113,6 +118,7 @@ export function bboxOf(rings: readonly (readonly Pt[])[]): BBox4 {
   return [minX, minY, maxX, maxY];
 }
 
+/** Distance between two boxes (0 when they touch or overlap). */
 export const bboxGap = (a: BBox4, b: BBox4): number =>
   Math.hypot(Math.max(0, a[0] - b[2], b[0] - a[2]), Math.max(0, a[1] - b[3], b[1] - a[3]));
 
@@ -174,12 +180,14 @@ export interface Blob {
   readonly harmonics: readonly (readonly [number, number, number])[]; // [k, amplitude, phase]
 }
 
+/** Radius of a blob at angle θ. */
 export function blobRadius(b: Blob, theta: number): number {
   let f = 1;
   for (const [k, a, ph] of b.harmonics) f += a * Math.cos(k * theta + ph);
   return b.R * f;
 }
 
+/** A blob sampled as a ring of n points, optionally scaled about its centre and displaced. */
 export function blobRing(b: Blob, n = 48, scale = 1, dx = 0, dy = 0): Ring {
   const out: Ring = [];
   for (let i = 0; i < n; i++) {

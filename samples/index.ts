@@ -91,6 +91,7 @@ export const CountyManifestSchema = z.object({
 /** Contents of `county.json`. */
 export type CountyManifest = z.infer<typeof CountyManifestSchema>;
 
+/** File name of the manifest inside a generated folder. */
 export const MANIFEST_FILE = 'county.json';
 /** EPSG:4528 = CGCS2000 / 3-degree Gauss–Krüger zone 40 (central meridian 120°E, eastings prefixed 40). */
 export const SAMPLE_EPSG = 4528;

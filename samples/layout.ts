@@ -134,6 +134,7 @@ export interface LandParcel {
   reserved: boolean;
 }
 
+/** Hard-case labels of truth.geojson (`hardCase`). */
 export type HardCaseName =
   | 'harvest'
   | 'seasonal_shift'
@@ -144,6 +145,7 @@ export type HardCaseName =
   | 'mixed_edge'
   | 'preexisting'
   | 'non_cropland_change';
+/** Every hard-case label, in a stable order. */
 export const HARD_CASE_NAMES: readonly HardCaseName[] = [
   'harvest',
   'seasonal_shift',
@@ -174,6 +176,7 @@ export interface TruthItem {
   poly: Poly;
 }
 
+/** Approved construction land (农转用批复): approval number, batch, date, project; ring in local metres. */
 export interface Approval {
   PZWH: string;
   PC: string;
@@ -181,12 +184,14 @@ export interface Approval {
   XMMC: string;
   ring: Ring;
 }
+/** Facility-agriculture filing (设施农业备案); ring in local metres. */
 export interface Filing {
   BABH: string;
   XMMC: string;
   BARQ: string;
   ring: Ring;
 }
+/** 补充耕地 project on one baseline parcel; `idle` parcels stay weedy in both images. */
 export interface Project {
   XMBH: string;
   XMMC: string;
@@ -197,6 +202,7 @@ export interface Project {
   inManagementPeriod: boolean;
 }
 
+/** A cloud of the after image (its shadow is the same shape, displaced). */
 export interface CloudSpec {
   blob: Blob;
   /** Opacity at the core (1 = opaque). */
@@ -208,11 +214,13 @@ export interface CloudSpec {
   seed: number;
 }
 
+/** A township: code, name and the grid cells it consists of. */
 export interface Township {
   code: string;
   name: string;
   cells: number[];
 }
+/** One extended grid cell (block plus its left and top strips), clipped to the scene. */
 export interface Cell {
   i: number;
   j: number;
@@ -221,6 +229,7 @@ export interface Cell {
   village: number;
 }
 
+/** Everything generated for one county, in local metres. */
 export interface Layout {
   W: number;
   H: number;
@@ -252,6 +261,7 @@ const TOWNSHIP_NAMES = ['城东镇', '新丰镇', '西来镇', '孤山镇', '季
 const VILLAGE_A = ['张', '王', '李', '陈', '刘', '周', '朱', '徐', '孙', '季', '陆', '顾', '沈', '蒋', '新', '东', '西', '南', '北', '大', '小', '前', '后', '长', '丰', '兴', '永', '福', '安', '合'];
 const VILLAGE_B = ['家', '庄', '桥', '港', '圩', '墩', '河', '湾', '舍', '埭', '堡', '沟', '垛', '园', '湖'];
 
+/** Land-use names (DLMC) of the codes the generator uses. */
 export const DLMC: Readonly<Record<string, string>> = {
   '0101': '水田',
   '0102': '水浇地',
@@ -267,10 +277,12 @@ export const DLMC: Readonly<Record<string, string>> = {
   '1107': '沟渠',
   '1202': '设施农用地',
 };
+/** Cropland codes (耕地). */
 export const CROPLAND: ReadonlySet<string> = new Set(['0101', '0102', '0103']);
 
 /** Dates of the two images: mid-April (wheat green, rapeseed in flower) and late May (wheat ripening, early harvest). */
 export const BEFORE_DATE = '2026-04-12';
+/** See {@link BEFORE_DATE}. */
 export const AFTER_DATE = '2026-05-27';
 
 /** Layout parameters. */

@@ -109,10 +109,12 @@ export class Rng {
     return a + Math.floor(this.next() * (b - a + 1));
   }
 
+  /** True with probability p. */
   chance(p: number): boolean {
     return this.next() < p;
   }
 
+  /** A uniformly chosen element. */
   pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.next() * items.length)];
   }

@@ -109,10 +109,12 @@ export const SKYLIGHT: Spectrum = [0.011, 0.006, 0.003, 0.002];
  * most in blue (Rayleigh ∝ λ⁻⁴); the NIR gain below 1 mimics a drier atmosphere / calibration drift.
  */
 export const AFTER_GAIN: Spectrum = [1.04, 1.03, 0.98, 0.94];
+/** See {@link AFTER_GAIN}. */
 export const AFTER_OFFSET: Spectrum = [0.019, 0.011, 0.005, -0.002];
 
 /** Sensor noise: absolute σ per band (reflectance) and relative σ (photon/striping-like). */
 export const NOISE_ABS: Spectrum = [0.0035, 0.003, 0.003, 0.0045];
+/** See {@link NOISE_ABS}. */
 export const NOISE_REL = 0.012;
 
 /** Plausible overall range of valid surface reflectance values written by the generator. */
