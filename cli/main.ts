@@ -50,6 +50,7 @@ program
   .option('--tile-size <px>', 'core tile size')
   .option('--model <dir>', 'model folder (card.json + model.onnx)')
   .option('--config <json>', 'config file; flags override it')
+  .option('--landcover', 'also write the land-cover maps of both dates')
   .addOption(new Option('--all-transitions', 'without a baseline, also report herbaceous↔bare (the cultivation cycle)'))
   .action(async (o) => {
     const file = o.config ? await readConfigFile(o.config) : {};
@@ -70,6 +71,7 @@ program
         ...pick(o, ['baseline', 'townships', 'pbf', 'approved', 'filings']),
       },
       ...(o.truth ? { truth: o.truth } : {}),
+      ...(o.landcover ? { landcover: true } : {}),
       ...(o.regionCode ? { regionCode: o.regionCode } : {}),
       ...(o.tileSize ? { tiling: { ...((file.tiling as object) ?? {}), tileSize: Number(o.tileSize) } } : {}),
       classify: { model: defaultModelDir(), ...((file.classify as object) ?? {}), ...(o.model ? { model: o.model } : {}) },
@@ -101,6 +103,7 @@ program
   .option('--out <dir>', 'output folder', 'out/demo')
   .option('--size <px>', 'scene size in pixels', '2000')
   .option('--seed <n>', 'random seed', '20261123')
+  .option('--landcover', 'also write the land-cover maps of both dates')
   .action(async (o) => {
     const log = logger();
     const countyDir = join(o.out, 'county');
@@ -115,6 +118,7 @@ program
       regionCode: m.regionCode,
       out: join(o.out, 'run'),
       classify: { model: defaultModelDir() },
+      landcover: Boolean(o.landcover),
     });
     const result = await runDetection(config, { log, now: Date.now });
     printSummary(result.summary, result.outDir);

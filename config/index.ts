@@ -43,6 +43,7 @@ export const DetectConfigSchema = z
         marginPx: z.number().int().min(0).default(24).describe('Context around the patch, pixels'),
       })
       .default({ enabled: true, max: 2000, marginPx: 24 }),
+    landcover: z.boolean().default(false).describe('Also write the land-cover maps of both dates (landcover_before.tif, landcover_after.tif) as the run saw them'),
     overview: z
       .object({
         enabled: z.boolean().default(true).describe('Write overview_before.png / overview_after.png with every patch outlined'),

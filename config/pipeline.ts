@@ -102,7 +102,7 @@ export const MinAreaSchema = z
 
 export const TilingSchema = z
   .object({
-    tileSize: z.number().int().min(64).max(8192).default(1024).describe('Core tile size in pixels (a multiple of 256 keeps change.tif tiles aligned)'),
+    tileSize: z.number().int().min(256).max(8192).multipleOf(256).default(1024).describe('Core tile size in pixels, a multiple of 256 (the tile size of the rasters a run writes)'),
   })
   .describe('Tiling');
 

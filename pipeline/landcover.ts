@@ -1,9 +1,40 @@
 import type { ClassifyConfig } from '../config/classify.js';
 import type { SceneOptions } from './imagery/index.js';
 import { checkBands, createClassifier, loadModel, resolveModelDir } from './classify/index.js';
-import { closeScene, createGeoTiffWriter, openScene, readWindow } from './imagery/index.js';
+import { closeScene, createGeoTiffWriter, openScene, readWindow, type GeoTiffWriter } from './imagery/index.js';
 import { cropToCore, planTiles } from './tiling/index.js';
-import { LAND_COVER_NAMES, LandCover, type StageContext } from './types.js';
+import { LAND_COVER_NAMES, LandCover, type Grid, type StageContext, type Window } from './types.js';
+
+/**
+ * Writes a core window (a multiple of the writer's tile size, except at the right and bottom
+ * edges, and aligned to it) into a tiled writer, cutting it into the writer's tiles.
+ */
+export async function writeCore(writer: GeoTiffWriter, core: Window, data: Uint8Array): Promise<void> {
+  const ts = writer.tileSize;
+  for (let ty = 0; ty < core.height; ty += ts)
+    for (let tx = 0; tx < core.width; tx += ts) {
+      const t = new Uint8Array(ts * ts);
+      const w = Math.min(ts, core.width - tx);
+      for (let y = 0; y < ts && ty + y < core.height; y++) t.set(data.subarray((ty + y) * core.width + tx, (ty + y) * core.width + tx + w), y * ts);
+      await writer.writeTile((core.col + tx) / ts, (core.row + ty) / ts, [t]);
+    }
+}
+
+/** A land-cover GeoTIFF writer over a grid (uint8 class codes, 0 = no data). */
+export function createLandCoverWriter(path: string, grid: Grid, model: string): Promise<GeoTiffWriter> {
+  return createGeoTiffWriter(path, {
+    width: grid.width,
+    height: grid.height,
+    bandCount: 1,
+    dtype: 'uint8',
+    tileSize: 256,
+    transform: grid.transform,
+    crs: grid.crs,
+    nodata: 0,
+    bandDescriptions: ['land cover'],
+    metadata: { MODEL: model, CLASSES: LAND_COVER_NAMES.map((n) => `${LandCover[n]}=${n}`).join(',') },
+  });
+}
 
 /** Counts of pixels per land-cover class of a classified scene. */
 export type LandCoverCounts = Record<string, number>;
@@ -28,20 +59,8 @@ export async function classifyScene(
   try {
     checkBands(model.card, scene.info.bands.map((b) => b.name));
     const bands = model.card.input.bands.map((b) => b.name);
-    const writerTile = 256;
-    const size = Math.max(writerTile, Math.round(tileSize / writerTile) * writerTile);
-    const writer = await createGeoTiffWriter(outPath, {
-      width: grid.width,
-      height: grid.height,
-      bandCount: 1,
-      dtype: 'uint8',
-      tileSize: writerTile,
-      transform: grid.transform,
-      crs: grid.crs,
-      nodata: 0,
-      bandDescriptions: ['land cover'],
-      metadata: { MODEL: `${model.card.id}@${model.card.version}`, CLASSES: LAND_COVER_NAMES.map((n) => `${LandCover[n]}=${n}`).join(',') },
-    });
+    const size = Math.max(256, Math.round(tileSize / 256) * 256);
+    const writer = await createLandCoverWriter(outPath, grid, `${model.card.id}@${model.card.version}`);
     try {
       for (const tile of planTiles(grid, size, model.card.contextPx)) {
         ctx.signal?.throwIfAborted();
@@ -49,16 +68,7 @@ export async function classifyScene(
         const lc = await classifier.classify(block, ctx.signal);
         const classes = cropToCore(lc.classes, tile.read, tile.core);
         for (const c of classes) counts[c]++;
-        // Cut the core into the writer's tiles (core sizes are multiples of the writer tile).
-        for (let ty = 0; ty < tile.core.height; ty += writerTile)
-          for (let tx = 0; tx < tile.core.width; tx += writerTile) {
-            const t = new Uint8Array(writerTile * writerTile);
-            for (let y = 0; y < writerTile && ty + y < tile.core.height; y++) {
-              const w = Math.min(writerTile, tile.core.width - tx);
-              t.set(classes.subarray((ty + y) * tile.core.width + tx, (ty + y) * tile.core.width + tx + w), y * writerTile);
-            }
-            await writer.writeTile((tile.core.col + tx) / writerTile, (tile.core.row + ty) / writerTile, [t]);
-          }
+        await writeCore(writer, tile.core, classes);
       }
       await writer.close();
     } catch (e) {

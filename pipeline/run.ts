@@ -26,6 +26,7 @@ import type { Grid, Patch, RasterBlock, StageContext, Window } from './types.js'
 import { ChangeType, CHANGE_TYPE_NAMES } from './types.js';
 import { componentsToRaster, labelTile, mergeTiles, type Component, type TileComponents } from './vectorize/index.js';
 import { loadTruth } from './truth.js';
+import { createLandCoverWriter, writeCore } from './landcover.js';
 
 /** Named stages, in order; timings in summary.json use these names. */
 export const STAGES = ['open', 'layers', 'normalize', 'read', 'classify', 'rasterize', 'change', 'vectorize', 'patches', 'chips', 'outputs'] as const;
@@ -89,8 +90,10 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
       scenes.push(before);
       const after = await openScene(config.after.uri, config.after);
       scenes.push(after);
-      checkBands(model.card, before.info.bands.map((b) => b.name));
-      checkBands(model.card, after.info.bands.map((b) => b.name));
+      // A mapping may name one band twice (e.g. green also read as blue for a sensor without blue).
+      const names = (scene: Scene, mapping?: Record<string, number>) => [...scene.info.bands.map((b) => b.name), ...Object.keys(mapping ?? {})];
+      checkBands(model.card, names(before, config.before.bands));
+      checkBands(model.card, names(after, config.after.bands));
       if (!before.info.grid.crs.proj4) throw new ImageryError('UNSUPPORTED_CRS', `${config.before.uri}: CRS ${before.info.grid.crs.name} is not supported`, { file: config.before.uri });
       if (!gridsOverlap(before.info.grid, after.info.grid)) throw noOverlapError(before.info, after.info);
       return { before, after, model };
@@ -152,12 +155,17 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
 
     const workers = Math.max(1, Math.min(config.classify.workers ?? 2, cpus().length));
     classifier = await createClassifier(model, { workers, threadsPerWorker: config.classify.threadsPerWorker });
+    const landCoverWriters = config.landcover
+      ? await Promise.all(['before', 'after'].map((d) => createLandCoverWriter(join(staging, `landcover_${d}.tif`), grid, `${model.card.id}@${model.card.version}`)))
+      : null;
     const parcelPixels = new Uint32Array((layers.baseline?.features.length ?? 0) + 1);
     const tileResults: TileComponents[] = [];
     const processTile = async (tile: Tile) => {
       ctx.signal?.throwIfAborted();
       const { b, a } = await clock.time('read', () => readPair(tile.read));
       const [lcB, lcA] = await clock.time('classify', () => Promise.all([classifier!.classify(b, ctx.signal), classifier!.classify(a, ctx.signal)]));
+      if (landCoverWriters)
+        await Promise.all([lcB, lcA].map((lc, i) => writeCore(landCoverWriters[i], tile.core, cropToCore(lc.classes, tile.read, tile.core))));
       const burnt = await clock.time('rasterize', () => rasterizeLayers(layers, tile, mode, config.rules.groups.cropland));
       const codes = await clock.time('change', () =>
         detectChanges({ read: tile.read, core: tile.core, before: lcB, after: lcA, baselineGroup: burnt.group }, rules),
@@ -184,7 +192,13 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
         });
       });
     };
-    await runPool(tiles, workers + 1, processTile);
+    try {
+      await runPool(tiles, workers + 1, processTile);
+      await Promise.all(landCoverWriters?.map((w) => w.close()) ?? []);
+    } catch (e) {
+      await Promise.all(landCoverWriters?.map((w) => w.abort()) ?? []);
+      throw e;
+    }
     await classifier.close();
     classifier = null;
 
