@@ -54,17 +54,18 @@ program
   .addOption(new Option('--all-transitions', 'without a baseline, also report herbaceous↔bare (the cultivation cycle)'))
   .action(async (o) => {
     const file = o.config ? await readConfigFile(o.config) : {};
-    const scene = (uri: string, bands: string | undefined, date: string | undefined, base: unknown) => ({
+    const scene = (uri: string, bands: string | undefined, date: string | undefined, base: unknown, landcover?: string) => ({
       ...(base as object),
       uri,
+      ...(landcover ? { landcover } : {}),
       ...(bands ? { bands: parseBandMapping(bands) } : {}),
       ...(date ? { date } : {}),
       ...(o.scale ? { scale: Number(o.scale) } : {}),
     });
     const input: DetectConfigInput = {
       ...(file as object),
-      before: scene(o.before, o.beforeBands ?? o.bands, o.beforeDate, file.before),
-      after: scene(o.after, o.afterBands ?? o.bands, o.afterDate, file.after),
+      before: scene(o.before, o.beforeBands ?? o.bands, o.beforeDate, file.before, o.beforeLandcover),
+      after: scene(o.after, o.afterBands ?? o.bands, o.afterDate, file.after, o.afterLandcover),
       out: o.out,
       layers: {
         ...((file.layers as object) ?? {}),

@@ -7,6 +7,10 @@ import { LegalitySchema, MinAreaSchema, NormalizeSchema, RulesSchema, TilingSche
 
 export const SceneInputSchema = SceneOptionsSchema.extend({
   uri: z.string().min(1).describe('Path of the GeoTIFF (one file, all bands)'),
+  landcover: z
+    .string()
+    .optional()
+    .describe('A land-cover GeoTIFF of this date (class codes of pipeline/types.ts LandCover, 0 = no data) used instead of running the model'),
 }).describe('One acquisition');
 
 export const LayersSchema = z

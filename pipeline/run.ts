@@ -22,7 +22,7 @@ import {
 } from './outputs/index.js';
 import { buildPatches, type PatchLayers } from './patches/index.js';
 import { cropToCore, planTiles, spreadSample, type Tile } from './tiling/index.js';
-import type { Grid, Patch, RasterBlock, StageContext, Window } from './types.js';
+import type { Grid, LandCoverBlock, Patch, RasterBlock, StageContext, Window } from './types.js';
 import { ChangeType, CHANGE_TYPE_NAMES } from './types.js';
 import { componentsToRaster, labelTile, mergeTiles, type Component, type TileComponents } from './vectorize/index.js';
 import { loadTruth } from './truth.js';
@@ -153,6 +153,20 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
     };
     ctx.log.info('normalisation fitted', { bands: normalization.bands, samples: normalization.samples });
 
+    // Land cover given as maps (a user's own classification, or ground truth in tests) replaces the model.
+    const givenCover = await Promise.all(
+      [config.before.landcover, config.after.landcover].map(async (uri) => {
+        if (!uri) return null;
+        const s = await openScene(uri, { bands: { class: 1 }, scale: 1, offset: 0 });
+        scenes.push(s);
+        return s;
+      }),
+    );
+    const readCover = async (s: Scene, win: Window): Promise<LandCoverBlock> => {
+      const block = await readOnGrid(s, grid, win, ['class'], { resampling: 'nearest', signal: ctx.signal });
+      const classes = Uint8Array.from(block.data[0], (v, p) => (block.valid[p] ? v : 0));
+      return { window: win, classes, confidence: Float32Array.from(classes, (c) => (c ? 1 : 0)) };
+    };
     const workers = Math.max(1, Math.min(config.classify.workers ?? 2, cpus().length));
     classifier = await createClassifier(model, { workers, threadsPerWorker: config.classify.threadsPerWorker });
     const landCoverWriters = config.landcover
@@ -163,7 +177,12 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
     const processTile = async (tile: Tile) => {
       ctx.signal?.throwIfAborted();
       const { b, a } = await clock.time('read', () => readPair(tile.read));
-      const [lcB, lcA] = await clock.time('classify', () => Promise.all([classifier!.classify(b, ctx.signal), classifier!.classify(a, ctx.signal)]));
+      const [lcB, lcA] = await clock.time('classify', () =>
+        Promise.all([
+          givenCover[0] ? readCover(givenCover[0], tile.read) : classifier!.classify(b, ctx.signal),
+          givenCover[1] ? readCover(givenCover[1], tile.read) : classifier!.classify(a, ctx.signal),
+        ]),
+      );
       if (landCoverWriters)
         await Promise.all([lcB, lcA].map((lc, i) => writeCore(landCoverWriters[i], tile.core, cropToCore(lc.classes, tile.read, tile.core))));
       const burnt = await clock.time('rasterize', () => rasterizeLayers(layers, tile, mode, config.rules.groups.cropland));
