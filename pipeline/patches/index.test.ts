@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { MinAreaSchema, RulesSchema, LegalitySchema } from '../../config/pipeline.js';
+import type { VectorLayer } from '../baseline/vectors.js';
+import { crsFromEpsg } from '../geo/crs.js';
+import { LandCover, type Grid } from '../types.js';
+import { labelTile, mergeTiles } from '../vectorize/index.js';
+import { buildPatches, jcbhPrefix } from './index.js';
+
+const W = 200;
+const grid: Grid = { width: W, height: W, transform: [40528000, 2, 0, 3542400, 0, -2], crs: crsFromEpsg(4528) };
+const rules = RulesSchema.parse({});
+const square = (c0: number, r0: number, w: number, h: number) => [[[c0, r0], [c0 + w, r0], [c0 + w, r0 + h], [c0, r0 + h], [c0, r0]]] as [number, number][][];
+const layer = (name: string, features: { properties: Record<string, unknown>; polygons: [number, number][][][] }[]): VectorLayer => ({
+  name,
+  source: name,
+  crs: grid.crs,
+  features,
+  stats: { read: features.length, kept: features.length, repaired: 0, skipped: 0, problems: [] },
+  index: null,
+});
+
+/** Paints rectangles of a rule code with a given after-class into a whole-grid tile and returns merged components. */
+function components(rects: { c: number; r: number; w: number; h: number; code: number; after: number }[], parcelOf: (c: number, r: number) => number, approvedOf: (c: number, r: number) => number) {
+  const n = W * W;
+  const codes = new Uint8Array(n);
+  const after = new Uint8Array(n);
+  const before = new Uint8Array(n).fill(LandCover.herbaceous);
+  const parcel = new Uint32Array(n);
+  const approved = new Uint32Array(n);
+  const pbf = new Uint8Array(n);
+  const township = new Uint16Array(n).fill(1);
+  for (let r = 0; r < W; r++)
+    for (let c = 0; c < W; c++) {
+      parcel[r * W + c] = parcelOf(c, r);
+      approved[r * W + c] = approvedOf(c, r);
+      pbf[r * W + c] = c < 100 ? 1 : 0;
+    }
+  for (const x of rects)
+    for (let r = x.r; r < x.r + x.h; r++)
+      for (let c = x.c; c < x.c + x.w; c++) {
+        codes[r * W + c] = x.code;
+        after[r * W + c] = x.after;
+      }
+  const conf = new Float32Array(n).fill(0.8);
+  return mergeTiles([labelTile({ window: { col: 0, row: 0, width: W, height: W }, codes, layers: { before, after, parcel, approved, pbf, township, filings: new Uint32Array(n) }, weights: { conf } })]);
+}
+
+describe('buildPatches', () => {
+  const baseline = layer('baseline', [
+    { properties: { DLBM: '0103', DLMC: '旱地', ZLDWMC: '东村' }, polygons: [square(0, 0, 100, 200)] },
+    { properties: { DLBM: '0101', DLMC: '水田', ZLDWMC: '西村' }, polygons: [square(100, 0, 100, 100)] },
+    { properties: { DLBM: '0102', DLMC: '水浇地', ZLDWMC: '西村' }, polygons: [square(100, 100, 100, 100)] },
+  ]);
+  const townships = layer('townships', [{ properties: { XZQDM: '320981101', XZQMC: '城东镇' }, polygons: [square(0, 0, 200, 200)] }]);
+  const approved = layer('approved', [{ properties: { PZWH: '苏政地〔2026〕1号' }, polygons: [square(150, 0, 50, 50)] }]);
+  const parcelOf = (c: number, r: number) => (c < 100 ? 1 : r < 100 ? 2 : 3);
+  const parcelPixels = new Uint32Array([0, 100 * 200, 100 * 100, 100 * 100]);
+  const opts = {
+    grid,
+    pixelSizeM: 2,
+    mode: 'baseline' as const,
+    rules,
+    minArea: MinAreaSchema.parse(undefined),
+    legality: LegalitySchema.parse(undefined),
+    parcelPixels,
+    regionCode: '320981',
+    beforeDate: '2026-01-10',
+    afterDate: '2026-04-20',
+  };
+
+  it('types, measures, legalises and numbers patches', () => {
+    const comps = components(
+      [
+        { c: 10, r: 10, w: 20, h: 20, code: 1, after: LandCover.built }, // compact impervious → building, 1600 m²
+        { c: 10, r: 60, w: 60, h: 3, code: 1, after: LandCover.built }, // 120 m × 6 m → road
+        { c: 160, r: 10, w: 20, h: 20, code: 1, after: LandCover.built }, // inside the approval → legal
+        { c: 10, r: 120, w: 5, h: 5, code: 1, after: LandCover.built }, // 100 m² < 200 m² MMU → dropped
+        { c: 120, r: 120, w: 20, h: 20, code: 3, after: LandCover.orchard }, // woody, orchard majority
+        { c: 40, r: 150, w: 20, h: 20, code: 3, after: LandCover.tree }, // woody, tree majority
+      ],
+      parcelOf,
+      (c, r) => (c >= 150 && r < 50 ? 1 : 0),
+    );
+    const { patches, dropped } = buildPatches(comps, { baseline, townships, approved }, opts);
+    expect(dropped.below_minimum_area).toBe(1);
+    const byType = Object.fromEntries(patches.map((p) => [`${p.attributes.TBLX}${p.attributes.HF ? '+legal' : ''}`, p.attributes]));
+    expect(Object.keys(byType).sort()).toEqual(['occupation_building', 'occupation_building+legal', 'occupation_road', 'outflow_forest', 'outflow_orchard'].sort());
+    const b = byType.occupation_building;
+    // 400 px of 4 m² in Gauss–Krüger: the ellipsoidal area is within the GK scale distortion (~6e-4 here).
+    expect(b.MJ).toBeGreaterThan(1600 * 0.998);
+    expect(b.MJ).toBeLessThan(1600 * 1.002);
+    expect(b.MJM).toBeCloseTo(b.MJ * 0.0015, 2);
+    expect(b.GDMJ).toBeCloseTo(b.MJ, 1);
+    expect(b.YJJBNTMJ).toBeCloseTo(b.MJ, 1);
+    expect(b.SFJBNT).toBe(true);
+    expect(b).toMatchObject({ DLBM: '0103', DLMC: '旱地', CJMC: '东村', XZQDM: '320981101', XZQMC: '城东镇', QSDL: 'herbaceous', XZDL: 'built', HF: false, PZWH: null, ZXD: 0.8 });
+    // Centroid of cols 10..30, rows 10..30 → x = 40528000 + 20·2, y = 3542400 − 20·2.
+    expect(b.ZXX).toBeCloseTo(40528040, 3);
+    expect(b.ZXY).toBeCloseTo(3542360, 3);
+    expect(byType['occupation_building+legal']).toMatchObject({ PZWH: '苏政地〔2026〕1号', SFJBNT: false, DLBM: '0101' });
+    // Numbered north to south: JCBH = region + year + quarter + sequence.
+    expect(patches.map((p) => p.attributes.JCBH)).toEqual(patches.map((_, i) => `320981${'2026'}2${String(i + 1).padStart(5, '0')}`));
+    for (let i = 1; i < patches.length; i++) expect(patches[i].attributes.WD).toBeLessThanOrEqual(patches[i - 1].attributes.WD);
+  });
+
+  it('drops a soil patch that fills its parcel (tillage) but keeps a partial one', () => {
+    const comps = components(
+      [
+        { c: 100, r: 0, w: 100, h: 95, code: 2, after: LandCover.disturbed }, // 95 % of parcel 2
+        { c: 120, r: 120, w: 30, h: 30, code: 2, after: LandCover.disturbed }, // 9 % of parcel 3
+      ],
+      parcelOf,
+      () => 0,
+    );
+    const { patches, dropped } = buildPatches(comps, { baseline }, opts);
+    expect(dropped.whole_parcel_tillage).toBe(1);
+    expect(patches.map((p) => p.attributes.TBLX)).toEqual(['occupation_soil']);
+    expect(patches[0].attributes.DLBM).toBe('0102');
+  });
+
+  it('prefixes JCBH with region, year and quarter', () => {
+    expect(jcbhPrefix('320981', '2026-11-02')).toBe('32098120264');
+    expect(jcbhPrefix('320981', null)).toBe('32098100000');
+  });
+});
