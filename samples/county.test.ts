@@ -7,7 +7,7 @@ import { fromFile } from 'geotiff';
 import { generateCounty, readManifest, type CountyManifest } from './index.js';
 import { burnPolygon, type PixelPolygon } from '../pipeline/geo/rasterize.js';
 import { CGCS2000, crsFromEpsg, makeTransform } from '../pipeline/geo/crs.js';
-import { CHANGE_TYPE_NAMES } from '../pipeline/types.js';
+import { CHANGE_TYPE_NAMES, LandCover } from '../pipeline/types.js';
 import { ConfigError } from '../pipeline/errors.js';
 import { HARD_CASE_NAMES } from './layout.js';
 import { pointInPoly, pointInRing, ringDistance, type Pt, type Ring } from './geom.js';
@@ -92,14 +92,25 @@ describe('sample county generator', () => {
     for (const f of ['before.tif', 'after.tif', 'landuse.geojson', 'truth.geojson', 'townships.geojson', 'county.json'])
       expect((await readFile(join(A, f))).equals(await readFile(join(B, f))), f).toBe(true);
     const C = join(root, 'c');
-    const mc = await generateCounty({ outDir: C, sizePx: SIZE, tileSize: 128, vectors: false });
+    // Truth rasters on: the images must not change.
+    const mc = await generateCounty({ outDir: C, sizePx: SIZE, tileSize: 128, vectors: false, truthRasters: true });
     expect(mc.vectors).toBe(false);
+    expect(mc.files.landcoverTruth).toEqual({ before: 'landcover_truth_before.tif', after: 'landcover_truth_after.tif' });
+    expect(m.files.landcoverTruth).toBeUndefined();
     expect(mc.files.layers).toEqual({});
     const c0 = await readBands(join(C, 'before.tif'));
     const c1 = await readBands(join(C, 'after.tif'));
     for (let b = 0; b < 4; b++) {
       expect(Buffer.from(c0[b].buffer).equals(Buffer.from(before[b].buffer))).toBe(true);
       expect(Buffer.from(c1[b].buffer).equals(Buffer.from(after[b].buffer))).toBe(true);
+    }
+    // The true land cover, by the same pixel-centre rules whatever the tile size.
+    const E = join(root, 'e');
+    await generateCounty({ outDir: E, sizePx: SIZE, vectors: false, truthRasters: true });
+    for (const f of ['landcover_truth_before.tif', 'landcover_truth_after.tif']) {
+      const [tc] = (await readBands(join(C, f))) as unknown as Uint8Array[];
+      const [te] = (await readBands(join(E, f))) as unknown as Uint8Array[];
+      expect(Buffer.from(tc.buffer).equals(Buffer.from(te.buffer)), f).toBe(true);
     }
     const D = join(root, 'd');
     await generateCounty({ outDir: D, sizePx: SIZE, seed: 7, vectors: false });
@@ -236,6 +247,44 @@ describe('sample county generator', () => {
     expect(changes.some((f) => f.properties.onPbf) && changes.some((f) => !f.properties.onPbf)).toBe(true);
     const roads = changes.filter((f) => f.properties.type === 'occupation_road');
     for (const f of roads) expect(f.properties.area / 10).toBeGreaterThan(90); // ≥150 m × 6–10 m
+  });
+
+  it('true land-cover rasters: the planted changes, clouds and the no-data wedge carry their classes', async () => {
+    const T = join(root, 't');
+    await generateCounty({ outDir: T, sizePx: SIZE, vectors: false, truthRasters: true });
+    const [tb] = (await readBands(join(T, 'landcover_truth_before.tif'))) as unknown as Uint8Array[];
+    const [ta] = (await readBands(join(T, 'landcover_truth_after.tif'))) as unknown as Uint8Array[];
+    const { dx, dy } = m.afterMisregistration;
+    // No data exactly where the after image has none; the before image has no gaps.
+    for (let i = 0; i < ta.length; i++) expect(ta[i] === 0).toBe(after[0][i] === 0);
+    expect(tb.every((v) => v > 0 && v <= 10)).toBe(true);
+    // Clouds exist only in the after image.
+    expect(tb.includes(LandCover.cloud)).toBe(false);
+    const hard = layers.truth.features.filter((f) => f.properties.kind === 'hard_case');
+    for (const f of hard.filter((h) => h.properties.hardCase === 'cloud')) {
+      const core = pixelsOf(polys(f)[0], 0, 0, 6);
+      expect(core.filter((i) => ta[i] === LandCover.cloud).length / core.length).toBeGreaterThan(0.9);
+    }
+    // Each planted change shows its class after (displaced by the misregistration), not before
+    // (greenhouses keep ≈ 20–30 % grassy paths between film rows).
+    const want: Record<string, number[]> = {
+      occupation_building: [LandCover.built, LandCover.shadow],
+      occupation_road: [LandCover.built, LandCover.disturbed],
+      occupation_soil: [LandCover.disturbed],
+      outflow_orchard: [LandCover.orchard],
+      outflow_forest: [LandCover.tree],
+      outflow_pond: [LandCover.water, LandCover.disturbed],
+      outflow_greenhouse: [LandCover.greenhouse],
+    };
+    for (const f of layers.truth.features.filter((c) => c.properties.kind === 'change')) {
+      const ok = want[f.properties.type];
+      const idx = pixelsOf(polys(f)[0], dx, dy, 1).filter((i) => ta[i] !== 0);
+      const hist: Record<number, number> = {};
+      for (const i of idx) hist[ta[i]] = (hist[ta[i]] ?? 0) + 1;
+      expect(idx.filter((i) => ok.includes(ta[i])).length / idx.length, `${f.properties.id} ${f.properties.type} ${JSON.stringify(hist)}`).toBeGreaterThan(0.65);
+      const was = pixelsOf(polys(f)[0], 0, 0, 1);
+      expect(was.filter((i) => ok.includes(tb[i])).length / was.length, f.properties.id).toBeLessThan(0.2);
+    }
   });
 
   it('legal changes lie inside an approval or filing carrying their number', () => {

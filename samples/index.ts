@@ -33,6 +33,12 @@ export const CountyOptionsSchema = z.object({
   pixelSize: z.number().positive().max(30).default(2).describe('Ground sampling distance in metres.'),
   vectors: z.boolean().default(true).describe('Write the GeoJSON layers (baseline, townships, permanent basic farmland, approvals, filings, projects, truth); a benchmark may skip them for huge scenes.'),
   tileSize: z.number().int().min(64).max(4096).multipleOf(16).default(256).describe('GeoTIFF tile size and rendering block in pixels; the pixels do not depend on it.'),
+  truthRasters: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Also write the true land cover of each date, landcover_truth_before.tif / landcover_truth_after.tif (uint8 LandCover codes of pipeline/types.ts, 0 = no data; per pixel the class of the majority material of its 2×2 subpixels, cloud or shadow where that covers ≥ half the pixel), in each image\'s own frame: an evaluation aid for land-cover models.',
+    ),
 });
 /** Input options (defaults applied by the schema). */
 export type CountyOptions = z.input<typeof CountyOptionsSchema>;
@@ -56,6 +62,10 @@ export const CountyManifestSchema = z.object({
       after: z.string(),
       layers: z.record(z.string(), z.string()).describe('Layer file per detection-config layer name (baseline, townships, pbf, approved, filings, projects); empty when vectors is false'),
       truth: z.string().describe('Truth layer file name (written only when vectors is true)'),
+      landcoverTruth: z
+        .object({ before: z.string(), after: z.string() })
+        .optional()
+        .describe('True land-cover rasters of both dates (only with truthRasters)'),
     })
     .describe('File names relative to the county folder'),
   crs: z.object({ epsg: z.number().int(), name: z.string() }),
@@ -90,6 +100,9 @@ export const CountyManifestSchema = z.object({
 });
 /** Contents of `county.json`. */
 export type CountyManifest = z.infer<typeof CountyManifestSchema>;
+
+/** File names of the true land-cover rasters (option `truthRasters`). */
+export const LANDCOVER_TRUTH_FILES = { before: 'landcover_truth_before.tif', after: 'landcover_truth_after.tif' } as const;
 
 /** File name of the manifest inside a generated folder. */
 export const MANIFEST_FILE = 'county.json';
@@ -127,12 +140,14 @@ export async function generateCounty(opts: CountyOptions): Promise<CountyManifes
     ...common,
     date: 0,
     path: join(o.outDir, 'before.tif'),
+    truthPath: o.truthRasters ? join(o.outDir, LANDCOVER_TRUTH_FILES.before) : undefined,
     metadata: { ACQUISITION_DATE: BEFORE_DATE, SENSOR: 'synthetic GF-2-like PMS', SOURCE: 'farmwatch samples/generateCounty' },
   });
   await renderImage(layout, index, {
     ...common,
     date: 1,
     path: join(o.outDir, 'after.tif'),
+    truthPath: o.truthRasters ? join(o.outDir, LANDCOVER_TRUTH_FILES.after) : undefined,
     metadata: { ACQUISITION_DATE: AFTER_DATE, SENSOR: 'synthetic GF-2-like PMS', SOURCE: 'farmwatch samples/generateCounty' },
   });
   const layers = o.vectors ? await writeVectors(o.outDir, layout, transform) : {};
@@ -289,6 +304,7 @@ function buildManifest(o: z.output<typeof CountyOptionsSchema>, layout: Layout, 
         ? { baseline: 'landuse.geojson', townships: 'townships.geojson', pbf: 'pbf.geojson', approved: 'approved.geojson', filings: 'filings.geojson', projects: 'projects.geojson' }
         : {},
       truth: 'truth.geojson',
+      ...(o.truthRasters ? { landcoverTruth: { ...LANDCOVER_TRUTH_FILES } } : {}),
     },
     crs: { epsg: SAMPLE_EPSG, name: 'CGCS2000 / 3-degree Gauss-Kruger zone 40' },
     lonLatEpsg: 4490,

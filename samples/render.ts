@@ -18,7 +18,7 @@
  * - soil: mat0 0 piled subsoil, 1 dug moist. treeRow: p0 spacing, p1 crown radius, p2 sides (1 low, 2 high, 3 both)
  */
 import Flatbush from 'flatbush';
-import type { Crs, GeoTransform, Window } from '../pipeline/types.js';
+import { LandCover, type Crs, type GeoTransform, type Window } from '../pipeline/types.js';
 import { burnPolygon, type PixelPolygon } from '../pipeline/geo/rasterize.js';
 import { createGeoTiffWriter } from '../pipeline/imagery/geotiff-writer.js';
 import { P, CS, type Feature, type Layout, type LineSpec } from './layout.js';
@@ -32,8 +32,11 @@ export const SUPERSAMPLE = 2;
 type Spec = ArrayLike<number>;
 const o = new Float64Array(4); // shader output (module scratch: the renderer is synchronous per tile)
 const tmp = new Float64Array(4);
+/** True land-cover class of the shader output (module scratch like `o`), for the truth rasters. */
+let cls: number = LandCover.nodata;
 
 const setS = (s: Spec, k = 1) => {
+  cls = classOf(s);
   o[0] = s[0] * k;
   o[1] = s[1] * k;
   o[2] = s[2] * k;
@@ -42,6 +45,8 @@ const setS = (s: Spec, k = 1) => {
 const mixS = (a: Spec, b: Spec, w: number) => {
   if (w < 0) w = 0;
   else if (w > 1) w = 1;
+  // A mixture is labelled with its majority material (area fraction > 0.5).
+  cls = classOf(w > 0.5 ? b : a);
   const v = 1 - w;
   o[0] = a[0] * v + b[0] * w;
   o[1] = a[1] * v + b[1] * w;
@@ -66,6 +71,24 @@ const GRAVEL = mixed(S.SOIL_DRY, S.CONCRETE_NEW, 0.35);
 const YARD_SOIL = mixed(S.SOIL_DRY, S.CONCRETE_AGED, 0.5);
 function mixed(a: Spec, b: Spec, w: number): number[] {
   return [0, 1, 2, 3].map((i) => a[i] * (1 - w) + b[i] * w);
+}
+
+/**
+ * Class of every spectrum the shaders use, by identity: the materials of spectra.ts through
+ * {@link S.MATERIAL_CLASS}, plus the fixed mixtures above by their majority material, except
+ * GRAVEL, which is labelled built because a gravelled yard is hardened ground (硬化) even though
+ * soil is most of its spectrum.
+ */
+const CLASS_BY_SPEC = new Map<Spec, number>([
+  ...Object.entries(S.MATERIALS).map(([name, spec]) => [spec, S.MATERIAL_CLASS[name as S.MaterialName]] as [Spec, number]),
+  [GRASS_SOIL, LandCover.herbaceous],
+  [GARDEN, LandCover.herbaceous],
+  [UNDERSTORY, LandCover.herbaceous],
+  [GRAVEL, LandCover.built],
+  [YARD_SOIL, LandCover.bare],
+]);
+function classOf(s: Spec): number {
+  return CLASS_BY_SPEC.get(s) ?? LandCover.nodata;
 }
 
 /** Per-date sun geometry in both frames. */
@@ -227,6 +250,7 @@ function shade(f: Feature, u: number, v: number, s: number, t: number, date: num
       const n = fbm2(u / 7, v / 7, seed);
       if (n < -0.3) {
         if (!canopy(u, v, 5, 2.6, seed, sun)) setS(UNDERSTORY, 0.5);
+        cls = LandCover.tree; // a clump of trees, gaps and all
       } else if (n < 0.1) setS(S.CONCRETE_AGED, 0.9 + 0.2 * vnoise(u / 3, v / 3, seed));
       else if (n < 0.42) setS(GARDEN, 1 + 0.1 * vnoise(u / 2, v / 2, seed));
       else setS(S.SOIL_DRY);
@@ -241,6 +265,7 @@ function shade(f: Feature, u: number, v: number, s: number, t: number, date: num
     }
     case P.forest:
       if (!canopy(u, v, f.p0, f.p1, seed, sun)) setS(UNDERSTORY, 0.45 + 0.2 * vnoise(u / 3, v / 3, seed));
+      cls = LandCover.tree; // shaded gaps inside a stand are part of the closed canopy
       return true;
     case P.orchard: {
       const ti = Math.round(t / f.p0);
@@ -261,6 +286,7 @@ function shade(f: Feature, u: number, v: number, s: number, t: number, date: num
         const et = dt + sun.sy * r * 0.9;
         if (!missing && es * es + et * et < r * r) scaleO(0.45);
       }
+      cls = LandCover.orchard; // open woody cover: crowns and the inter-row ground
       return true;
     }
     case P.dike:
@@ -319,6 +345,7 @@ function shade(f: Feature, u: number, v: number, s: number, t: number, date: num
       if (f.mat0 === 0) mixS(S.SUBSOIL, S.SOIL_DRY, 0.25 + 0.3 * n);
       else mixS(S.SUBSOIL, S.SOIL_MOIST, 0.5 + 0.3 * n);
       scaleO(1 + 0.1 * vnoise(u / 3, v / 3, seed ^ 0x31));
+      cls = LandCover.disturbed; // dug or piled: moved soil, moist or not
       return true;
     }
     case P.cleared: {
@@ -342,6 +369,8 @@ export interface ImageSpec {
   tileSize: number;
   seed: number;
   metadata: Record<string, string>;
+  /** Where to write the true land cover of this date (uint8 LandCover codes, 0 = no data); none when absent. */
+  truthPath?: string;
 }
 
 /** Spatial indexes and pixel-space polygons of a layout, shared by both dates. */
@@ -384,21 +413,41 @@ export async function renderImage(layout: Layout, index: RenderIndex, spec: Imag
     bandDescriptions: [...S.BANDS],
     metadata: spec.metadata,
   });
-  const r = new TileRenderer(layout, index, spec);
+  const truthWriter = spec.truthPath
+    ? await createGeoTiffWriter(spec.truthPath, {
+        width: layout.sizePx,
+        height: layout.sizePx,
+        bandCount: 1,
+        dtype: 'uint8',
+        tileSize: T,
+        transform: spec.transform,
+        crs: spec.crs,
+        nodata: 0,
+        bandDescriptions: ['true land cover'],
+        metadata: { ...spec.metadata, CLASSES: Object.entries(LandCover).map(([n, c]) => `${c}=${n}`).join(',') },
+      })
+    : null;
+  const r = new TileRenderer(layout, index, { ...spec, truth: truthWriter !== null });
   const inflight = new Set<Promise<void>>();
+  const track = (p: Promise<void>) => {
+    const q = p.finally(() => inflight.delete(q));
+    inflight.add(q);
+  };
   try {
     for (let tr = 0; tr < writer.tilesDown; tr++)
       for (let tc = 0; tc < writer.tilesAcross; tc++) {
-        const bands = r.render(tc, tr);
-        const p = writer.writeTile(tc, tr, bands).finally(() => inflight.delete(p));
-        inflight.add(p);
-        if (inflight.size >= 2) await Promise.race(inflight);
+        track(writer.writeTile(tc, tr, r.render(tc, tr)));
+        // The truth buffer is reused by the next tile: hand the writer a copy.
+        if (truthWriter) track(truthWriter.writeTile(tc, tr, [r.truthTile().slice()]));
+        while (inflight.size >= 2) await Promise.race(inflight);
       }
     await Promise.all(inflight);
     await writer.close();
+    await truthWriter?.close();
   } catch (e) {
     await Promise.allSettled(inflight);
     await writer.abort();
+    await truthWriter?.abort();
     throw e;
   }
 }
@@ -413,14 +462,19 @@ export class TileRenderer {
   private readonly nodata: Uint8Array;
   private readonly sun: SunCtx;
   private readonly hits: number[] = [];
+  /** Class per subpixel and per output pixel, only when truth is asked for. */
+  private readonly subCls: Uint8Array | null;
+  private readonly truth: Uint8Array | null;
 
   constructor(
     private readonly layout: Layout,
     private readonly index: RenderIndex,
-    private readonly spec: Pick<ImageSpec, 'date' | 'tileSize' | 'seed'>,
+    private readonly spec: Pick<ImageSpec, 'date' | 'tileSize' | 'seed'> & { truth?: boolean },
   ) {
     this.T = spec.tileSize;
     this.N = this.T * SUPERSAMPLE;
+    this.subCls = spec.truth ? new Uint8Array(this.N * this.N) : null;
+    this.truth = spec.truth ? new Uint8Array(this.T * this.T) : null;
     this.baseIds = new Int32Array(this.N * this.N);
     this.ovIds = new Int32Array(this.N * this.N);
     this.acc = new Float64Array(4 * this.T * this.T);
@@ -433,7 +487,7 @@ export class TileRenderer {
 
   /** Renders tile (tc, tr): four `tileSize²` Uint16Arrays (blue, green, red, nir). */
   render(tc: number, tr: number): Uint16Array[] {
-    const { layout, index, T, N, baseIds, ovIds, acc } = this;
+    const { layout, index, T, N, baseIds, ovIds, acc, subCls } = this;
     const date = this.spec.date;
     const ss = SUPERSAMPLE;
     const px = layout.pixelSize;
@@ -483,6 +537,7 @@ export class TileRenderer {
         const t = -u * sn + v * co;
         const oi = ovIds[k];
         let f: Feature | null = null;
+        cls = LandCover.nodata;
         if (oi >= 0) {
           const ov = ovs[oi];
           if (ov.prog === P.shadow) {
@@ -492,6 +547,9 @@ export class TileRenderer {
             else o.fill(0.1);
             // Building shadow: diffuse light only, on whatever ground is underneath (its gain applies below).
             for (let b = 0; b < 4; b++) o[b] = o[b] * 0.3 + S.SKYLIGHT[b];
+            // At 30 % light the ground's own class is not what the pixel shows: truth says shadow,
+            // the illumination class the land-cover scheme has for exactly this.
+            cls = LandCover.shadow;
           } else if (shade(ov, u, v, s, t, date, sun)) f = ov;
           else {
             const bi = baseIds[k];
@@ -505,6 +563,7 @@ export class TileRenderer {
           if (f) shade(f, u, v, s, t, date, sun);
           else o.fill(0.1);
         }
+        if (subCls) subCls[k] = cls;
         // Per-feature spectral gain and ground texture, both fixed to the ground (same in both dates).
         const g = f ? f.gain : ONE;
         const tex = 1 + 0.025 * gauss(hash2(sw.col + x, gy, f ? f.seed : 7));
@@ -516,6 +575,44 @@ export class TileRenderer {
       }
     }
     return this.finish(tc, tr);
+  }
+
+  /**
+   * True land cover of the tile last rendered (needs `truth: true` in the spec): per pixel the
+   * majority class of its 2×2 subpixels (a 2–2 tie goes to the class met first in row order),
+   * cloud or shadow where the cloud's (shadow's) opacity is ≥ 0.5, i.e. it covers more of the
+   * pixel's view than the ground does, and 0 in the no-data wedge.
+   */
+  truthTile(): Uint8Array {
+    if (!this.truth) throw new Error('TileRenderer: truth was not requested');
+    return this.truth;
+  }
+
+  /** Majority class of each pixel's 2×2 subpixels into `truth`. */
+  private majorityTruth(): void {
+    const { T, N } = this;
+    const sub = this.subCls!;
+    const truth = this.truth!;
+    const q = [0, 0, 0, 0];
+    for (let r = 0; r < T; r++)
+      for (let c = 0; c < T; c++) {
+        const k = 2 * r * N + 2 * c;
+        q[0] = sub[k];
+        q[1] = sub[k + 1];
+        q[2] = sub[k + N];
+        q[3] = sub[k + N + 1];
+        let best = q[0];
+        let bestN = 0;
+        for (let a = 0; a < 4; a++) {
+          let n = 0;
+          for (let b = 0; b < 4; b++) if (q[b] === q[a]) n++;
+          if (n > bestN) {
+            bestN = n;
+            best = q[a];
+          }
+        }
+        truth[r * T + c] = best;
+      }
   }
 
   private extendEdges(r0: number, r1: number, c0: number, c1: number): void {
@@ -548,20 +645,27 @@ export class TileRenderer {
     const x1m = (win.col + T) * px;
     const y1m = (win.row + T) * px;
     const clouds = date ? layout.clouds.filter((c) => near(c, 0, 0, x0m, y0m, x1m, y1m) || near(c, c.shadow[0], c.shadow[1], x0m, y0m, x1m, y1m)) : [];
+    const truth = this.truth;
+    if (truth) this.majorityTruth();
     for (let r = 0; r < T; r++) {
       const gr = win.row + r;
       const ym = (gr + 0.5) * px;
       for (let c = 0; c < T; c++) {
         const i = r * T + c;
         const gc = win.col + c;
-        if (nodata[i]) continue; // stays 0 in every band
+        if (nodata[i]) {
+          if (truth) truth[i] = LandCover.nodata;
+          continue; // stays 0 in every band
+        }
         for (let b = 0; b < 4; b++) tmp[b] = acc[b * TT + i] * inv;
         if (date) {
           const xm = (gc + 0.5) * px;
           let cloudA = 0;
           let cloudK = 1;
+          let shadowA = 0;
           for (const cl of clouds) {
             const sa = opacity(cl, xm - cl.shadow[0], ym - cl.shadow[1]);
+            if (sa > shadowA) shadowA = sa;
             if (sa > 0) for (let b = 0; b < 4; b++) tmp[b] = tmp[b] * (1 - sa * (1 - S.SHADOW_FACTOR)) + sa * S.SKYLIGHT[b];
             const a = opacity(cl, xm, ym);
             if (a > cloudA) {
@@ -570,6 +674,10 @@ export class TileRenderer {
             }
           }
           if (cloudA > 0) for (let b = 0; b < 4; b++) tmp[b] = tmp[b] * (1 - cloudA) + cloudA * S.CLOUD[b] * cloudK;
+          if (truth) {
+            if (cloudA >= 0.5) truth[i] = LandCover.cloud;
+            else if (shadowA >= 0.5) truth[i] = LandCover.shadow;
+          }
           for (let b = 0; b < 4; b++) tmp[b] = tmp[b] * S.AFTER_GAIN[b] + S.AFTER_OFFSET[b];
         }
         const hp = hash3(gc, gr, salt);

@@ -20,6 +20,8 @@
  * sensor noise are added on top by the renderer.
  */
 
+import { LandCover, type LandCoverCode } from '../pipeline/types.js';
+
 /** Reflectance in [blue, green, red, nir]. */
 export type Spectrum = readonly [number, number, number, number];
 
@@ -121,7 +123,7 @@ export const NOISE_REL = 0.012;
 export const VALID_RANGE = { min: 0.0001, max: 0.8 } as const;
 
 /** Named materials (for tests and docs). */
-export const MATERIALS: Readonly<Record<string, Spectrum>> = {
+export const MATERIALS = {
   CROP_GREEN,
   CROP_RIPENING,
   RAPE_FLOWER,
@@ -151,6 +153,58 @@ export const MATERIALS: Readonly<Record<string, Spectrum>> = {
   WATER_ALGAL,
   WATER_MUDDY,
   CLOUD,
+} as const satisfies Readonly<Record<string, Spectrum>>;
+
+/** Name of a material of {@link MATERIALS}. */
+export type MaterialName = keyof typeof MATERIALS;
+
+/**
+ * True land-cover class of each material, for the optional truth rasters (`truthRasters`). The
+ * class is what the material IS on the ground, by the meaning of the classes in
+ * pipeline/types.ts, never what a classifier would probably call it:
+ * - green crops, vegetables, flowering/podding rapeseed, ripening wheat and grass → herbaceous
+ *   (ripening wheat is still a standing crop, whatever its NDVI);
+ * - tilled, fallow or harvested topsoil and stubble/straw → bare (the cultivation cycle);
+ * - fresh subsoil (dug or piled, 推填土) → disturbed;
+ * - concrete, asphalt and every roof → built;
+ * - plastic film and black shade nets over facility crops → greenhouse (a shade net is dark like
+ *   asphalt, but the land cover is a greenhouse);
+ * - crowns (sunlit or self-shaded) → tree; the renderer overrides this to orchard inside
+ *   orchards, where crowns AND their inter-row grass/soil are the class "open woody cover";
+ * - every water type → water; cloud → cloud.
+ * Context the material alone cannot give (orchard rows, gaps inside a forest stand, a dug pit
+ * whose soil is moist topsoil, building shadows) is set by the renderer's programs.
+ */
+export const MATERIAL_CLASS: Readonly<Record<MaterialName, LandCoverCode>> = {
+  CROP_GREEN: LandCover.herbaceous,
+  CROP_RIPENING: LandCover.herbaceous,
+  RAPE_FLOWER: LandCover.herbaceous,
+  RAPE_POD: LandCover.herbaceous,
+  VEG_A: LandCover.herbaceous,
+  VEG_B: LandCover.herbaceous,
+  GRASS: LandCover.herbaceous,
+  CANOPY_SUNLIT: LandCover.tree,
+  CANOPY_SHADED: LandCover.tree,
+  SOIL_MOIST: LandCover.bare,
+  SOIL_DRY: LandCover.bare,
+  STUBBLE: LandCover.bare,
+  SUBSOIL: LandCover.disturbed,
+  CONCRETE_NEW: LandCover.built,
+  CONCRETE_AGED: LandCover.built,
+  ASPHALT_NEW: LandCover.built,
+  ASPHALT_AGED: LandCover.built,
+  ROOF_BLUE_STEEL: LandCover.built,
+  ROOF_RED_TILE: LandCover.built,
+  ROOF_GREY_TILE: LandCover.built,
+  ROOF_WHITE: LandCover.built,
+  FILM_NEW: LandCover.greenhouse,
+  FILM_AGED: LandCover.greenhouse,
+  SHADE_NET: LandCover.greenhouse,
+  WATER_CLEAR: LandCover.water,
+  WATER_TURBID: LandCover.water,
+  WATER_ALGAL: LandCover.water,
+  WATER_MUDDY: LandCover.water,
+  CLOUD: LandCover.cloud,
 };
 
 /** NDVI of a spectrum (handy in tests and docs). */
