@@ -58,6 +58,11 @@ export function buildSpectralV1(version: string): { bytes: Uint8Array; nodeCount
   // E[x²] − E[x]² can dip below 0 by rounding; clamp before the root.
   const visMean = div(pool(mul(vis, valid)), weight);
   const ndviStd = g.op1('Sqrt', [g.op1('Relu', [sub(ndviSq, mul(ndviMean, ndviMean))])]);
+  // NIR texture (crowns resolved): window std over (mean + ε), scale-free so haze and gain drift cancel.
+  const nirMean = div(pool(mul(nir, valid)), weight);
+  const nirSq = div(pool(mul(mul(nir, nir), valid)), weight);
+  const nirStd = g.op1('Sqrt', [g.op1('Relu', [sub(nirSq, mul(nirMean, nirMean))])]);
+  const nirCv = div(nirStd, add(nirMean, c(INDEX_EPSILON)));
 
   // Share of the window's NDVI variance explained by a fitted plane (least-squares slopes by
   // convolution with the centred column/row coordinates; Σx² = 50 over 5×5, mean x² = 2). A field
@@ -69,7 +74,7 @@ export function buildSpectralV1(version: string): { bytes: Uint8Array; nodeCount
   // The 4e-4 (a 0.02 NDVI spread) keeps smooth windows, where both terms vanish, at planarity ≈ 0.
   const planarity = div(mul(slope2, c(PLANE_MEAN_X2)), add(mul(ndviStd, ndviStd), c(4e-4)));
 
-  const features: Record<FeatureName, string> = { blue, green, red, nir, vis, sum4, ndvi, ndwi, bri, white, hot, ndviMean, visMean, ndviStd, planarity };
+  const features: Record<FeatureName, string> = { blue, green, red, nir, vis, sum4, ndvi, ndwi, bri, white, hot, ndviMean, visMean, ndviStd, nirCv, planarity };
 
   // A "below" term is the complement of the "above" term on the same feature, threshold and
   // width: σ(−z) = 1 − σ(z), one Sub instead of a Mul, an Add and a Sigmoid.

@@ -26,6 +26,7 @@ export const FEATURES = {
   ndviMean: 'mean NDVI in the 5×5 window around the pixel (no-data pixels excluded)',
   visMean: 'mean visible brightness in the 5×5 window (no-data pixels excluded)',
   ndviStd: 'standard deviation of NDVI in the 5×5 window, √(E[x²] − E[x]²)',
+  nirCv: 'coefficient of variation of NIR in the 5×5 window, std / (mean + ε)',
   planarity: 'share of the 5×5 NDVI variance explained by a least-squares plane (0 = no trend, 1 = a pure ramp or straight step); 0.02² is added to the variance so that smooth windows read ≈ 0',
 } as const;
 export type FeatureName = keyof typeof FEATURES;
@@ -68,7 +69,9 @@ export const TERMS = {
   sunlitCanopy: term('sunlitCanopy', 'nir', 'above', 0.12, 0.02,
     'Sunlit closed canopies, even dark conifers, reflect ≥ 0.15 in the NIR; below ≈ 0.1 the canopy is in shadow (see "shadowNir").'),
   canopyDarkVis: term('canopyDarkVis', 'visMean', 'below', 0.03, 0.005,
-    'Crowns of a closed woody canopy shade 30–60 % of what the sensor sees (geometric-optical models: Li & Strahler 1985; Hall et al. 1995). Shade darkens the visible far more than the NIR, where multiple scattering inside crowns fills shadows, so visible SR of closed forest is ≈ 0.015–0.03 while sunlit herbaceous canopies (crops, meadows) are ≈ 0.035–0.07. Shade fraction is a property of an area holding several crowns, hence the 5×5 window mean (at 2 m, sunlit crown tops alone can be as bright as crops).'),
+    'Crowns of a closed woody canopy shade 30–60 % of what the sensor sees (geometric-optical models: Li & Strahler 1985; Hall et al. 1995). Shade darkens the visible far more than the NIR, where multiple scattering inside crowns fills shadows, so visible SR of closed forest is ≈ 0.015–0.03 while sunlit herbaceous canopies (crops, meadows) are ≈ 0.035–0.07. Shade fraction is a property of an area holding several crowns, hence the 5×5 window mean (at 2 m, sunlit crown tops alone can be as bright as crops). Kept at the top of the forest range: moving it to the middle of the gap (0.036) turned half of the Slovenian meadows (dark after dark-object subtraction) into tree; at ≤ 5 m "crownTexture" now catches the brighter stands instead.'),
+  crownTexture: term('crownTexture', 'nirCv', 'above', 0.2, 0.03,
+    'Where crowns are resolved (pixels ≲ 5 m), each crown has a sunlit and a self-shaded side and casts shade on its neighbours: NIR changes 2–3× from pixel to pixel (geometric-optical models, Li & Strahler 1985), a 5×5 NIR coefficient of variation of ≈ 0.2–0.45, whereas a crop or meadow canopy is homogeneous at that scale (CV ≲ 0.1 from rows and beds). This is the image-texture cue of VHR forest mapping (Haralick et al. 1973; Wulder et al. 1998) and, being a ratio, it does not move with haze or calibration offsets the way the visible darkness does. At 10–30 m crowns are not resolved and the texture vanishes: there "canopyDarkVis" carries the rule.'),
   gappy: term('gappy', 'ndviStd', 'above', 0.12, 0.02,
     'Crowns (NDVI ≈ 0.8) alternating with soil or grass gaps (≈ 0.2–0.5): a two-level mixture with step Δ ≈ 0.4 and crown fraction f has std Δ·√(f(1−f)); 0.12 is reached from f ≈ 0.1 to 0.9.'),
   openMeanLow: term('openMeanLow', 'ndviMean', 'above', 0.35, 0.05,
@@ -77,9 +80,10 @@ export const TERMS = {
     'Above ≈ 0.75 the window is closed canopy (USGS dense range), i.e. forest with internal shade, not crowns with gaps.'),
   notEdge: term('notEdge', 'planarity', 'below', 0.35, 0.05,
     'A straight boundary (field edge, road, forest edge) through a 5×5 window is mostly a ramp: a plane explains 50–75 % of its variance wherever the boundary falls in the window, whereas crowns repeating every 2–3 pixels leave ≲ 20 % (worked out for ideal patterns). Texture that is one boundary is not open woody cover.'),
-  waterNdwi: term('waterNdwi', 'ndwi', 'above', 0, 0.05, 'McFeeters (1996): NDWI > 0 for open water (green reflected, NIR absorbed).'),
-  waterNir: term('waterNir', 'nir', 'below', 0.11, 0.02,
-    'Fmask water test (Zhu & Woodcock 2012): NIR < 0.11 with NDVI < 0.01, or NIR < 0.05 with NDVI < 0.1; here one soft NIR < 0.11 together with NDWI > 0. Water absorbs NIR within centimetres; only sediment-laden water approaches 0.1.'),
+  waterNdwi: term('waterNdwi', 'ndwi', 'above', 0.1, 0.04,
+    'McFeeters (1996): NDWI > 0 for open water (green reflected, NIR absorbed). 0 is only the boundary against vegetation and soil: dark impervious surfaces (asphalt, dark roofs, NIR ≈ visible) scatter around 0 (Xu 2006, the reason for MNDWI), and the best threshold depends on the background (Ji et al. 2009). Open water, clear to turbid, sits at 0.2–0.6; algal ponds, whose red-edge lifts NIR, at ≈ 0.15–0.25. "Clearly positive" is 0.1.'),
+  waterNir: term('waterNir', 'nir', 'below', 0.07, 0.01,
+    'Water absorbs NIR within centimetres (absorption ≈ 2–5 m⁻¹ at 0.8–0.9 µm), so the NIR that leaves it is particle backscatter and glint: clear water ≤ 0.02, turbid inland and coastal water 0.02–0.06, only extreme sediment loads (hundreds of mg/L) approach 0.1 (Doxaran et al. 2002; Fmask\'s tighter branch uses NIR < 0.05, Zhu & Woodcock 2012). Every dark land surface keeps NIR ≥ visible: asphalt and dark roofs ≈ 0.07–0.15, shaded vegetation more. 0.07 (0.88 at ≤ 0.05) keeps turbid and algal water and drops most dark land; very turbid water is given up (a documented limitation).'),
   waterNdvi: term('waterNdvi', 'ndvi', 'below', 0.1, 0.03, 'The looser of the two Fmask water-test NDVI bounds (< 0.1); above it algae or floating plants dominate and the pixel is not open water.'),
   waterLit: term('waterLit', 'sum4', 'above', 0.06, 0.01,
     'Clear and humic water still returns ≈ 0.02–0.06 in blue and green, so a four-band sum below ≈ 0.06 carries no water signature: the pixel is unlit (shadow).'),
@@ -99,12 +103,13 @@ export const TERMS = {
     'Cultivated topsoil is darkened by organic matter (steeply up to ≈ 2 % OM; Baumgardner et al. 1985), moisture (drying raises VNIR reflectance ≈ 1.5–2×; Lobell & Asner 2002) and clod shadowing: visible SR ≈ 0.05–0.12.'),
   subsoilBright: term('subsoilBright', 'vis', 'above', 0.15, 0.02,
     'Freshly exposed subsoil or fill is dry, smooth and low in organic matter: visible SR ≈ 0.15–0.30.'),
-  imperviousNdvi: term('imperviousNdvi', 'ndvi', 'below', 0.2, 0.04, 'Concrete, asphalt and roofs have NDVI ≈ 0–0.1; mixed with some vegetation up to ≈ 0.2.'),
+  imperviousNdvi: term('imperviousNdvi', 'ndvi', 'below', 0.15, 0.03,
+    'Concrete, asphalt and roofs have NDVI ≈ 0–0.1 (Herold et al. 2004): their NIR is at most ≈ 1.2 × red. 0.15 leaves room for a little vegetation in the pixel; beyond it NIR clearly exceeds red, which a built surface alone does not do but film over crops does (see "filmNdviLow").'),
   filmNdviLow: term('filmNdviLow', 'ndvi', 'above', 0.1, 0.03,
     'Plastic film transmits NIR, so crops beneath lift NDVI slightly above bare impervious values (≈ 0.1–0.35).'),
   filmNdviHigh: term('filmNdviHigh', 'ndvi', 'below', 0.45, 0.05, 'The diffusing film mutes the red–NIR contrast; unclouded crops are above ≈ 0.5.'),
-  filmBright: term('filmBright', 'vis', 'above', 0.15, 0.02,
-    'Agricultural PE film reflects diffusely, visible SR ≈ 0.15–0.35 (brighter than topsoil, on the "subsoilBright" boundary).'),
+  filmBright: term('filmBright', 'vis', 'above', 0.12, 0.02,
+    'Agricultural PE film reflects diffusely, visible SR ≈ 0.15–0.35 new, down to ≈ 0.12–0.15 when dusty or aged; vegetation and moist topsoil stay below ≈ 0.1. Brightness only has to exclude vegetation here: soils are excluded by "notReddish", built surfaces by the NDVI band.'),
   filmNotPainted: term('filmNotPainted', 'bri', 'below', 0.2, 0.05,
     'Film is flat to slightly bluish; strongly blue (blue/red ≳ 1.5) is blue pigment, i.e. painted steel roofs (彩钢瓦), which are built.'),
   cloudBright: term('cloudBright', 'vis', 'above', 0.3, 0.03,
@@ -115,6 +120,8 @@ export const TERMS = {
 
 const t = TERMS;
 const woody = t.canopyDarkVis;
+// Closed canopy: crown shade (any resolution) or resolved crown texture (≲ 5 m).
+const closedWoody = or(t.canopyDarkVis, t.crownTexture);
 const openWoody = and(t.gappy, t.notEdge);
 const water = and(t.waterNdwi, t.waterNir, t.waterNdvi, t.waterLit);
 const cloud = and(t.cloudBright, t.cloudWhite, t.cloudHot);
@@ -130,14 +137,14 @@ export interface ClassRule {
 
 /** Classes in score-channel order; `code` is the LandCover code written to the label output. */
 export const CLASS_RULES: readonly ClassRule[] = [
-  { name: 'water', code: LandCover.water, rule: water, reading: 'NDWI > 0 and NIR < 0.11 and NDVI < 0.1 and not black' },
-  { name: 'tree', code: LandCover.tree, rule: and(t.closedCanopy, t.sunlitCanopy, woody, not(openWoody)), reading: 'closed canopy (window NDVI > 0.6), sunlit (NIR > 0.12), shaded by crowns (window visible SR < 0.03), not crowns-with-gaps' },
-  { name: 'orchard', code: LandCover.orchard, rule: and(openWoody, t.openMeanLow, t.openMeanHigh), reading: 'crowns with gaps: window NDVI std > 0.12 not explained by a straight boundary (plane R² < 0.35), window mean 0.35–0.75' },
+  { name: 'water', code: LandCover.water, rule: water, reading: 'NDWI > 0.1 and NIR < 0.07 and NDVI < 0.1 and not black' },
+  { name: 'tree', code: LandCover.tree, rule: and(t.closedCanopy, t.sunlitCanopy, closedWoody), reading: 'closed canopy (window NDVI > 0.6), sunlit (NIR > 0.12), and shaded by crowns (window visible SR < 0.03) or with resolved crown texture (window NIR CV > 0.2)' },
+  { name: 'orchard', code: LandCover.orchard, rule: and(openWoody, t.openMeanLow, t.openMeanHigh, not(woody)), reading: 'crowns with sunlit gaps: window NDVI std > 0.12 not explained by a straight boundary (plane R² < 0.35), window mean 0.35–0.75, window not crown-shaded' },
   { name: 'herbaceous', code: LandCover.herbaceous, rule: and(t.vegetated, not(woody), not(openWoody)), reading: 'NDVI > 0.3, canopy not crown-shaded (window visible SR > 0.03), not crowns-with-gaps' },
   { name: 'bare', code: LandCover.bare, rule: and(soil, t.topsoilDark, t.notShadowVis), reading: 'soil (0 < NDVI < 0.3, red/blue > 1.3) with visible SR < 0.15' },
   { name: 'disturbed', code: LandCover.disturbed, rule: and(soil, t.subsoilBright), reading: 'soil with visible SR > 0.15 (dry, organic-poor subsoil or fill)' },
-  { name: 'built', code: LandCover.built, rule: and(t.imperviousNdvi, t.notReddish, t.notShadowVis, not(water), not(cloud)), reading: 'NDVI < 0.2, flat or bluish visible, not shadow-dark, not water, not cloud' },
-  { name: 'greenhouse', code: LandCover.greenhouse, rule: and(t.filmNdviLow, t.filmNdviHigh, t.filmBright, t.notReddish, t.filmNotPainted, not(cloud)), reading: 'visible SR > 0.15, flat, NDVI 0.1–0.45, not strongly blue, not cloud' },
+  { name: 'built', code: LandCover.built, rule: and(t.imperviousNdvi, t.notReddish, t.notShadowVis, not(water), not(cloud)), reading: 'NDVI < 0.15, flat or bluish visible, not shadow-dark, not water, not cloud' },
+  { name: 'greenhouse', code: LandCover.greenhouse, rule: and(t.filmNdviLow, t.filmNdviHigh, t.filmBright, t.notReddish, t.filmNotPainted, not(cloud)), reading: 'visible SR > 0.12, flat, NDVI 0.1–0.45, not strongly blue, not cloud' },
   { name: 'cloud', code: LandCover.cloud, rule: cloud, reading: 'visible SR > 0.3, whiteness < 0.7, HOT > 0' },
   { name: 'shadow', code: LandCover.shadow, rule: and(t.shadowVis, t.shadowNir, or(t.shadowNotWater, t.shadowBlack)), reading: 'visible SR < 0.04 and NIR < 0.12, and NIR ≥ green or black' },
 ];

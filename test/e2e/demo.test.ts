@@ -58,7 +58,7 @@ describe('demo county end to end', () => {
 
   it('writes the run folder: patches, clue list, chips, change raster, summary', async () => {
     const files = await readdir(result.outDir);
-    expect(files.sort()).toEqual(['change.tif', 'chips', 'patches.geojson', 'summary.json', '线索清单.xlsx'].sort());
+    expect(files.sort()).toEqual(['change.tif', 'chips', 'overview_after.png', 'overview_before.png', 'patches.geojson', 'summary.json', '线索清单.xlsx'].sort());
     const geo = JSON.parse(await readFile(join(result.outDir, 'patches.geojson'), 'utf8'));
     expect(geo.features.length).toBe(result.patches.length);
     const p = geo.features[0].properties;
