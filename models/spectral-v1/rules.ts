@@ -112,6 +112,8 @@ export const TERMS = {
     'Agricultural PE film reflects diffusely, visible SR ≈ 0.15–0.35 new, down to ≈ 0.12–0.15 when dusty or aged; vegetation and moist topsoil stay below ≈ 0.1. Brightness only has to exclude vegetation here: soils are excluded by "notReddish", built surfaces by the NDVI band.'),
   filmNotPainted: term('filmNotPainted', 'bri', 'below', 0.2, 0.05,
     'Film is flat to slightly bluish; strongly blue (blue/red ≳ 1.5) is blue pigment, i.e. painted steel roofs (彩钢瓦), which are built.'),
+  paintedBlue: term('paintedBlue', 'bri', 'above', 0.2, 0.05,
+    'Complement of "filmNotPainted": blue/red ≳ 1.5 is blue pigment. Many blue paints reflect strongly in the NIR, so painted steel roofs (彩钢瓦) reach NDVI 0.2–0.45 and fail the impervious NDVI test; no vegetation, soil or film is that blue (chlorophyll and iron oxides make them red ≥ blue), so strong blue stands in for it.'),
   cloudBright: term('cloudBright', 'vis', 'above', 0.3, 0.03,
     'Optically thick cloud reflects ≳ 0.3 across the visible (Sen2Cor\'s first cloud test ramps cloud probability up over red TOA ≈ 0.07–0.25); few land surfaces except snow, sand and new bright roofs are that bright.'),
   cloudWhite: term('cloudWhite', 'white', 'below', 0.7, 0.1, 'Fmask whiteness test (Zhu & Woodcock 2012): clouds are spectrally flat, whiteness < 0.7.'),
@@ -120,8 +122,9 @@ export const TERMS = {
 
 const t = TERMS;
 const woody = t.canopyDarkVis;
-// Closed canopy: crown shade (any resolution) or resolved crown texture (≲ 5 m).
-const closedWoody = or(t.canopyDarkVis, t.crownTexture);
+// Closed canopy: crown shade (any resolution) or resolved crown texture (≲ 5 m) that is not one
+// straight boundary (a crop/soil edge has as much NIR contrast as crowns).
+const closedWoody = or(t.canopyDarkVis, and(t.crownTexture, t.notEdge));
 const openWoody = and(t.gappy, t.notEdge);
 const water = and(t.waterNdwi, t.waterNir, t.waterNdvi, t.waterLit);
 const cloud = and(t.cloudBright, t.cloudWhite, t.cloudHot);
@@ -143,7 +146,7 @@ export const CLASS_RULES: readonly ClassRule[] = [
   { name: 'herbaceous', code: LandCover.herbaceous, rule: and(t.vegetated, not(woody), not(openWoody)), reading: 'NDVI > 0.3, canopy not crown-shaded (window visible SR > 0.03), not crowns-with-gaps' },
   { name: 'bare', code: LandCover.bare, rule: and(soil, t.topsoilDark, t.notShadowVis), reading: 'soil (0 < NDVI < 0.3, red/blue > 1.3) with visible SR < 0.15' },
   { name: 'disturbed', code: LandCover.disturbed, rule: and(soil, t.subsoilBright), reading: 'soil with visible SR > 0.15 (dry, organic-poor subsoil or fill)' },
-  { name: 'built', code: LandCover.built, rule: and(t.imperviousNdvi, t.notReddish, t.notShadowVis, not(water), not(cloud)), reading: 'NDVI < 0.15, flat or bluish visible, not shadow-dark, not water, not cloud' },
+  { name: 'built', code: LandCover.built, rule: and(or(t.imperviousNdvi, t.paintedBlue), t.notReddish, t.notShadowVis, not(water), not(cloud)), reading: 'NDVI < 0.15 (or strongly blue paint), flat or bluish visible, not shadow-dark, not water, not cloud' },
   { name: 'greenhouse', code: LandCover.greenhouse, rule: and(t.filmNdviLow, t.filmNdviHigh, t.filmBright, t.notReddish, t.filmNotPainted, not(cloud)), reading: 'visible SR > 0.12, flat, NDVI 0.1–0.45, not strongly blue, not cloud' },
   { name: 'cloud', code: LandCover.cloud, rule: cloud, reading: 'visible SR > 0.3, whiteness < 0.7, HOT > 0' },
   { name: 'shadow', code: LandCover.shadow, rule: and(t.shadowVis, t.shadowNir, or(t.shadowNotWater, t.shadowBlack)), reading: 'visible SR < 0.04 and NIR < 0.12, and NIR ≥ green or black' },
