@@ -74,7 +74,7 @@ export function buildSpectralV1(version: string): { bytes: Uint8Array; nodeCount
   // The 4e-4 (a 0.02 NDVI spread) keeps smooth windows, where both terms vanish, at planarity ≈ 0.
   const planarity = div(mul(slope2, c(PLANE_MEAN_X2)), add(mul(ndviStd, ndviStd), c(4e-4)));
 
-  const features: Record<FeatureName, string> = { blue, green, red, nir, vis, sum4, ndvi, ndwi, bri, white, hot, ndviMean, visMean, ndviStd, nirCv, planarity };
+  const features: Record<FeatureName, string> = { blue, green, red, nir, vis, sum4, ndvi, ndwi, bri, white, hot, ndviMean, visMean, ndviStd, nirMean, nirCv, planarity };
 
   // A "below" term is the complement of the "above" term on the same feature, threshold and
   // width: σ(−z) = 1 − σ(z), one Sub instead of a Mul, an Add and a Sigmoid.

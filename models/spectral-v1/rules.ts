@@ -26,6 +26,7 @@ export const FEATURES = {
   ndviMean: 'mean NDVI in the 5×5 window around the pixel (no-data pixels excluded)',
   visMean: 'mean visible brightness in the 5×5 window (no-data pixels excluded)',
   ndviStd: 'standard deviation of NDVI in the 5×5 window, √(E[x²] − E[x]²)',
+  nirMean: 'mean NIR in the 5×5 window (no-data pixels excluded)',
   nirCv: 'coefficient of variation of NIR in the 5×5 window, std / (mean + ε)',
   planarity: 'share of the 5×5 NDVI variance explained by a least-squares plane (0 = no trend, 1 = a pure ramp or straight step); 0.02² is added to the variance so that smooth windows read ≈ 0',
 } as const;
@@ -66,8 +67,8 @@ export const TERMS = {
   nonVegetated: term('nonVegetated', 'ndvi', 'below', 0.3, 0.05, 'Complement of "vegetated" (same soil-line argument).'),
   closedCanopy: term('closedCanopy', 'ndviMean', 'above', 0.6, 0.05,
     'USGS NDVI convention: dense vegetation (temperate forest, crops at peak) is 0.6–0.9. Window mean, so a closed canopy must be closed over ≈ 5×5 pixels.'),
-  sunlitCanopy: term('sunlitCanopy', 'nir', 'above', 0.12, 0.02,
-    'Sunlit closed canopies, even dark conifers, reflect ≥ 0.15 in the NIR; below ≈ 0.1 the canopy is in shadow (see "shadowNir").'),
+  sunlitCanopy: term('sunlitCanopy', 'nirMean', 'above', 0.12, 0.02,
+    'Sunlit closed canopies, even dark conifers, reflect ≥ 0.15 in the NIR; below ≈ 0.1 the canopy is in shadow (see "shadowNir"). Tested on the 5×5 window mean, not the pixel: at ≤ 5 m a closed canopy is a mosaic of sunlit and self-shaded crown sides, and the shaded side (NIR ≈ 0.08–0.14) is still canopy; only a shadow cast over the whole window (cloud) darkens the mean.'),
   canopyDarkVis: term('canopyDarkVis', 'visMean', 'below', 0.03, 0.005,
     'Crowns of a closed woody canopy shade 30–60 % of what the sensor sees (geometric-optical models: Li & Strahler 1985; Hall et al. 1995). Shade darkens the visible far more than the NIR, where multiple scattering inside crowns fills shadows, so visible SR of closed forest is ≈ 0.015–0.03 while sunlit herbaceous canopies (crops, meadows) are ≈ 0.035–0.07. Shade fraction is a property of an area holding several crowns, hence the 5×5 window mean (at 2 m, sunlit crown tops alone can be as bright as crops). Kept at the top of the forest range: moving it to the middle of the gap (0.036) turned half of the Slovenian meadows (dark after dark-object subtraction) into tree; at ≤ 5 m "crownTexture" now catches the brighter stands instead.'),
   crownTexture: term('crownTexture', 'nirCv', 'above', 0.2, 0.03,
@@ -92,6 +93,8 @@ export const TERMS = {
   notShadowVis: term('notShadowVis', 'vis', 'above', 0.04, 0.008, 'Complement of "shadowVis".'),
   shadowNir: term('shadowNir', 'nir', 'below', 0.12, 0.02,
     'The diffuse fraction is smaller still in the NIR (≲ 10 %), so a 0.5-NIR crop in shadow shows ≤ 0.05–0.1, below any sunlit canopy (≥ 0.15).'),
+  shadowWide: term('shadowWide', 'nirMean', 'below', 0.15, 0.02,
+    'A cloud shadow is hundreds of metres across, so the whole 5×5 window is dark in the NIR (≤ 0.1 even over crops). A dark pixel among NIR-bright neighbours is crown shade or the narrow shadow of a building or tree row at ≤ 5 m: the ground there is still seen (by skylight) and keeps its own class, and masking it as shadow would hide the building next to it.'),
   shadowNotWater: term('shadowNotWater', 'ndwi', 'below', 0, 0.05, 'Shadowed land keeps NIR ≥ green (NDWI ≤ 0); water has NDWI > 0 (McFeeters 1996).'),
   shadowBlack: term('shadowBlack', 'sum4', 'below', 0.06, 0.01, 'Complement of "waterLit": too dark to be water.'),
   soilNdvi: term('soilNdvi', 'ndvi', 'above', 0, 0.03,
@@ -141,7 +144,7 @@ export interface ClassRule {
 /** Classes in score-channel order; `code` is the LandCover code written to the label output. */
 export const CLASS_RULES: readonly ClassRule[] = [
   { name: 'water', code: LandCover.water, rule: water, reading: 'NDWI > 0.1 and NIR < 0.07 and NDVI < 0.1 and not black' },
-  { name: 'tree', code: LandCover.tree, rule: and(t.closedCanopy, t.sunlitCanopy, closedWoody), reading: 'closed canopy (window NDVI > 0.6), sunlit (NIR > 0.12), and shaded by crowns (window visible SR < 0.03) or with resolved crown texture (window NIR CV > 0.2)' },
+  { name: 'tree', code: LandCover.tree, rule: and(t.closedCanopy, t.sunlitCanopy, closedWoody), reading: 'closed canopy (window NDVI > 0.6), sunlit (window NIR > 0.12), and shaded by crowns (window visible SR < 0.03) or with resolved crown texture (window NIR CV > 0.2)' },
   { name: 'orchard', code: LandCover.orchard, rule: and(openWoody, t.openMeanLow, t.openMeanHigh, not(woody)), reading: 'crowns with sunlit gaps: window NDVI std > 0.12 not explained by a straight boundary (plane R² < 0.35), window mean 0.35–0.75, window not crown-shaded' },
   { name: 'herbaceous', code: LandCover.herbaceous, rule: and(t.vegetated, not(woody), not(openWoody)), reading: 'NDVI > 0.3, canopy not crown-shaded (window visible SR > 0.03), not crowns-with-gaps' },
   { name: 'bare', code: LandCover.bare, rule: and(soil, t.topsoilDark, t.notShadowVis), reading: 'soil (0 < NDVI < 0.3, red/blue > 1.3) with visible SR < 0.15' },
@@ -149,5 +152,5 @@ export const CLASS_RULES: readonly ClassRule[] = [
   { name: 'built', code: LandCover.built, rule: and(or(t.imperviousNdvi, t.paintedBlue), t.notReddish, t.notShadowVis, not(water), not(cloud)), reading: 'NDVI < 0.15 (or strongly blue paint), flat or bluish visible, not shadow-dark, not water, not cloud' },
   { name: 'greenhouse', code: LandCover.greenhouse, rule: and(t.filmNdviLow, t.filmNdviHigh, t.filmBright, t.notReddish, t.filmNotPainted, not(cloud)), reading: 'visible SR > 0.12, flat, NDVI 0.1–0.45, not strongly blue, not cloud' },
   { name: 'cloud', code: LandCover.cloud, rule: cloud, reading: 'visible SR > 0.3, whiteness < 0.7, HOT > 0' },
-  { name: 'shadow', code: LandCover.shadow, rule: and(t.shadowVis, t.shadowNir, or(t.shadowNotWater, t.shadowBlack)), reading: 'visible SR < 0.04 and NIR < 0.12, and NIR ≥ green or black' },
+  { name: 'shadow', code: LandCover.shadow, rule: and(t.shadowVis, t.shadowNir, t.shadowWide, or(t.shadowNotWater, t.shadowBlack)), reading: 'visible SR < 0.04 and NIR < 0.12 (window mean NIR < 0.15), and NIR ≥ green or black' },
 ];
