@@ -32,9 +32,12 @@ pixels bounded.
   fields: orchards fall to tree/herbaceous, and heterogeneous landscapes can produce orchard along
   boundaries even with the boundary test. Do not raise \`outflow_orchard\` from 10–30 m imagery
   without another cue.
-- **Tree vs herbaceous** rests on crown shade only (5×5 mean visible SR < 0.03). Bright, open
-  broadleaf stands and dark meadows overlap; the threshold also moves with any error in the
-  atmospheric correction (≈ 0.01 of residual path radiance shifts it noticeably; see TOA metrics).
+- **Tree vs herbaceous** rests on crown shade (5×5 mean visible SR < 0.03) at any resolution and,
+  where crowns are resolved (≲ 5 m), on crown texture (5×5 NIR coefficient of variation > 0.2,
+  not a straight boundary). At 10–30 m only the shade test acts: bright, open broadleaf stands and
+  dark meadows overlap, and it moves with any error in the atmospheric correction (≈ 0.01 of
+  residual path radiance shifts it noticeably; see TOA metrics). Closed canopy also needs a
+  window NDVI mean > 0.6, which haze or a bad relative normalisation pulls down.
 - **Bright surfaces**: new concrete or white roofs brighter than ≈ 0.3 can be called cloud (the
   classic Fmask confusion), and snow is cloud (there is no snow class). Red-tile roofs and rusty
   iron are reddish and fall to bare/disturbed.
@@ -42,7 +45,10 @@ pixels bounded.
   spring) can be called disturbed. The change stage should require persistence or a baseline.
 - **Greenhouse vs built** overlap where NDVI is 0.1–0.2 (confidence is low there); solar panels
   (dark, bluish) will be built or shadow.
-- **Turbid or algal water** (NIR > 0.1, NDVI > 0.1, common in fish ponds) can be missed.
+- **Very turbid or algal water** (NIR > 0.07, NDWI < 0.1 or NDVI > 0.1, e.g. fish ponds in bloom)
+  can be missed: the water rule trades them for not calling dark asphalt and roofs water.
+- **Cloud shadow** must cover the 5×5 window (window NIR mean < 0.15); narrow building and tree
+  shadows at ≤ 5 m keep the class of the ground they fall on (often built or herbaceous).
 - Thin cloud and haze are not a class: hazy pixels become greenhouse/built/cloud depending on
   brightness. Mask clouds upstream where a better mask exists.
 
@@ -61,6 +67,13 @@ moving thresholds until the score rose:
    landscape heterogeneity, not crowns. Texture was removed from the tree rule, and crown shade is
    read as the 5×5 window mean (shade fraction belongs to an area holding several crowns, and at
    2 m sunlit crown tops alone are as bright as crops): overall 90.5 %.
+3. *Sample-county check (after the Slovenian one).* On the synthetic county's true land cover
+   (\`models/eval/sample-confusion.ts\`) asphalt and roofs passed the water test, crown-shaded
+   forest was orchard/herbaceous, self-shaded crown pixels were cloud shadow, film was built. The
+   fixes are physical (water's NIR absorption, resolved crown texture, window-scale shadow and
+   canopy illumination, blue paint, film brightness), each checked to leave the Slovenian scenes
+   at ≥ 90.5 %. One literature-motivated move was rejected by that check: putting the crown-shade
+   threshold in the middle of the forest/crop gap (0.036) made half the Slovenian meadows tree.
 The orchard boundary guard (plane R²) was designed on ideal patterns (straight, diagonal and
 offset boundaries vs 2–3 px crown grids), not on these data. No threshold was varied to optimise
 a score, and the Chesapeake patches were not used to change anything.
@@ -69,14 +82,19 @@ a score, and the Chesapeake patches were not used to change anything.
 - Baret, Jacquemoud & Hanocq (1993) The soil line concept in remote sensing. Remote Sens. Rev. 7.
 - Baumgardner et al. (1985) Reflectance properties of soils. Adv. Agronomy 38.
 - Chavez (1988, 1996) Improved dark-object subtraction; Image-based atmospheric corrections revisited. RSE 24; PERS 62.
+- Doxaran, Froidefond, Lavender & Castaing (2002) Spectral signature of highly turbid waters. RSE 81.
 - Escadafal (1993) Remote sensing of soil color. Mathieu et al. (1998) Relationships between satellite-based radiometric indices simulated using laboratory reflectance data and typic soil color of an arid environment. RSE 66.
 - Hall, Shimabukuro & Huemmrich (1995) Remote sensing of forest biophysical structure using mixture decomposition and geometric reflectance models. Ecol. Appl. 5.
+- Haralick, Shanmugam & Dinstein (1973) Textural features for image classification. IEEE SMC 3.
 - Herold, Roberts, Gardner & Dennison (2004) Spectrometry for urban area remote sensing. RSE 91.
 - Huete (1988) A soil-adjusted vegetation index (SAVI). RSE 25.
+- Ji, Zhang & Wylie (2009) Analysis of dynamic thresholds for the normalized difference water index. PERS 75.
 - Li & Strahler (1985) Geometric-optical modeling of a conifer forest canopy. IEEE TGRS 23.
 - Lobell & Asner (2002) Moisture effects on soil reflectance. SSSAJ 66.
 - McFeeters (1996) The use of the Normalized Difference Water Index (NDWI). IJRS 17.
 - Richardson & Wiegand (1977) Distinguishing vegetation from soil background information. PERS 43.
+- Wulder, LeDrew, Franklin & Lavigne (1998) Aerial image texture information in the estimation of northern deciduous and mixed wood forest LAI. RSE 64.
+- Xu (2006) Modification of NDWI to enhance open water features (MNDWI). IJRS 27.
 - USGS, "NDVI, the foundation for remote sensing phenology" (NDVI ranges for bare, sparse and dense cover).
 - Zhang, Guindon & Cihlar (2002) An image transform to characterize and compensate for spatial variations in thin cloud contamination of Landsat images (HOT). RSE 82.
 - Zhu & Woodcock (2012) Object-based cloud and cloud shadow detection in Landsat imagery (Fmask). RSE 118.
