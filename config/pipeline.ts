@@ -19,6 +19,10 @@ export const TransitionRuleSchema = z
     before: z.array(landCover).min(1).describe('Land cover the before image must show (the change happened in the period)'),
     after: z.array(landCover).min(1).describe('Land cover the after image shows for this change'),
     type: changeType.describe('Change type of patches from this rule'),
+    joinsNeighbours: z
+      .boolean()
+      .default(false)
+      .describe('A patch of this rule touching a patch of another rule becomes part of it (the earthworks of a new pond, road or building site)'),
     typeByMajorityAfter: z
       .record(z.string(), changeType)
       .optional()
@@ -42,7 +46,7 @@ const defaultTransitions: z.input<typeof TransitionRuleSchema>[] = [
     type: 'occupation_building',
     linear: { type: 'occupation_road', maxWidthM: 16, minElongation: 6 },
   },
-  { name: 'soil', before: ['herbaceous', 'bare'], after: ['disturbed'], type: 'occupation_soil' },
+  { name: 'soil', before: ['herbaceous', 'bare'], after: ['disturbed'], type: 'occupation_soil', joinsNeighbours: true },
   {
     name: 'woody',
     before: ['herbaceous', 'bare'],
@@ -66,7 +70,18 @@ export const RulesSchema = z
       .default(1)
       .describe('A pixel is not a change if its after-class is seen within this many pixels in the before image (tolerates mis-registration)'),
     cloudBufferM: z.number().min(0).default(10).describe('Clouds and shadows are buffered by this distance (m) before masking'),
-    openingPx: z.number().int().min(0).max(3).default(1).describe('Morphological opening radius (px) applied to change masks to drop slivers from mixed pixels'),
+    openingPx: z.number().int().min(0).max(3).default(0).describe('Morphological opening radius (px) applied to change masks to drop slivers; 0 keeps thin roads whole (minimum areas drop specks)'),
+    closingM: z
+      .number()
+      .min(0)
+      .max(20)
+      .default(4)
+      .describe('Morphological closing (m) of each change mask: joins greenhouse rows, houses and yards of one site, and fills object shadows inside it'),
+    objectShadowM: z
+      .number()
+      .min(0)
+      .default(15)
+      .describe('Shadows narrower than this (m) are cast by objects (buildings, trees), not clouds: they are masked but not buffered'),
     minConfidence: z.number().min(0).max(1).default(0.35).describe('Pixels whose before or after classification confidence is below this are not changes'),
     wholeParcelTillage: z
       .number()

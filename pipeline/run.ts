@@ -21,6 +21,7 @@ import {
   type Score,
 } from './outputs/index.js';
 import { buildPatches, type PatchLayers } from './patches/index.js';
+import { joinTouching } from './patches/join.js';
 import { cropToCore, planTiles, spreadSample, type Tile } from './tiling/index.js';
 import type { Grid, LandCoverBlock, Patch, RasterBlock, StageContext, Window } from './types.js';
 import { ChangeType, CHANGE_TYPE_NAMES } from './types.js';
@@ -221,7 +222,12 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
     await classifier.close();
     classifier = null;
 
-    const components = await clock.time('vectorize', () => mergeTiles(tileResults));
+    const components = await clock.time('vectorize', () => {
+      const merged = mergeTiles(tileResults);
+      if (mode !== 'baseline') return merged;
+      const joining = new Set(config.rules.transitions.flatMap((t, i) => (t.joinsNeighbours ? [i + 1] : [])));
+      return joinTouching(merged, joining);
+    });
     const built = await clock.time('patches', () =>
       buildPatches(components, layers, {
         grid,

@@ -3,7 +3,7 @@ import type { RulesSchema } from '../../config/pipeline.js';
 import { RuleError } from '../errors.js';
 import { LandCover, type LandCoverBlock, type LandCoverName, type Window } from '../types.js';
 import { cropToCore } from '../tiling/index.js';
-import { dilate, open } from '../raster/morphology.js';
+import { close, dilate, open } from '../raster/morphology.js';
 import { neighbourhoodClassMask } from '../raster/neighbourhood.js';
 
 export type RulesConfig = z.output<typeof RulesSchema>;
@@ -22,7 +22,10 @@ export interface CompiledRules {
   readonly table: Uint8Array;
   readonly misregistrationPx: number;
   readonly cloudBufferPx: number;
+  /** Shadows that survive an opening of this radius are cloud shadows and get buffered. */
+  readonly objectShadowPx: number;
   readonly openingPx: number;
+  readonly closingPx: number;
   readonly minConfidence: number;
   /** Largest neighbourhood radius the rules use: the halo a tile needs beyond the classifier's own. */
   readonly haloPx: number;
@@ -60,14 +63,21 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
       for (let a = 1; a <= MAX_LAND_CLASS; a++) if (a !== b && !ignored.has(b * 16 + a)) table[b * 16 + a] = transitionCode(b, a);
   }
   const cloudBufferPx = Math.ceil(rules.cloudBufferM / pixelSizeM);
+  const closingPx = Math.round(rules.closingM / pixelSizeM);
+  // Opening a shadow mask with radius r removes shadows narrower than 2r + 1 px.
+  const objectShadowPx = Math.max(0, Math.ceil((rules.objectShadowM / pixelSizeM - 1) / 2));
   return {
     mode,
     table,
     misregistrationPx: rules.misregistrationPx,
     cloudBufferPx,
+    objectShadowPx,
     openingPx: rules.openingPx,
+    closingPx,
     minConfidence: rules.minConfidence,
-    haloPx: Math.max(cloudBufferPx + rules.misregistrationPx, rules.openingPx * 2) + rules.misregistrationPx + 1,
+    // The neighbourhoods chain: shadow opening, then the cloud buffer, then the mis-registration
+    // test, then opening and closing of the change masks; the halo must cover their sum.
+    haloPx: 2 * objectShadowPx + cloudBufferPx + rules.misregistrationPx + 2 * rules.openingPx + 2 * closingPx + 1,
   };
 }
 
@@ -94,13 +104,21 @@ export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uin
   const h = read.height;
   const n = w * h;
   if (rules.mode === 'baseline' && !input.baselineGroup) throw new RuleError('RULE_INVALID', 'baseline rules need a baseline group raster');
-  const cloudy = new Uint8Array(n);
+  const cloud = new Uint8Array(n);
+  const shadow = new Uint8Array(n);
   for (let p = 0; p < n; p++) {
     const b = before.classes[p];
     const a = after.classes[p];
-    if (b === LandCover.cloud || b === LandCover.shadow || a === LandCover.cloud || a === LandCover.shadow) cloudy[p] = 1;
+    if (b === LandCover.cloud || a === LandCover.cloud) cloud[p] = 1;
+    else if (b === LandCover.shadow || a === LandCover.shadow) shadow[p] = 1;
   }
-  const masked = rules.cloudBufferPx > 0 ? dilate(cloudy, w, h, rules.cloudBufferPx) : cloudy;
+  // Clouds and cloud shadows have soft edges that fool the classifier, so they are buffered; the
+  // small shadows of buildings and trees are not (buffering them would erase the new building).
+  const cloudShadow = rules.objectShadowPx > 0 ? open(shadow, w, h, rules.objectShadowPx) : shadow;
+  for (let p = 0; p < n; p++) cloud[p] |= cloudShadow[p];
+  const buffered = rules.cloudBufferPx > 0 ? dilate(cloud, w, h, rules.cloudBufferPx) : cloud;
+  const masked = buffered;
+  for (let p = 0; p < n; p++) masked[p] |= shadow[p];
   const seenBefore = rules.misregistrationPx > 0 ? neighbourhoodClassMask(before.classes, w, h, rules.misregistrationPx) : null;
   const codes = new Uint8Array(n);
   for (let p = 0; p < n; p++) {
@@ -115,20 +133,30 @@ export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uin
     if (seenBefore && seenBefore[p] & (1 << a)) continue;
     codes[p] = c;
   }
-  const cleaned = rules.openingPx > 0 ? openEachCode(codes, w, h, rules.openingPx) : codes;
+  let cleaned: Uint8Array = codes;
+  if (rules.openingPx > 0 || rules.closingPx > 0) {
+    // Closing may only claim pixels that could have changed: clear, and cropland when there is a baseline.
+    const allowed = new Uint8Array(n);
+    for (let p = 0; p < n; p++) allowed[p] = !masked[p] && (!input.baselineGroup || input.baselineGroup[p] === BaselineGroup.cropland) ? 1 : 0;
+    cleaned = morphEachCode(codes, allowed, w, h, rules);
+  }
   return cropToCore(cleaned, read, input.core);
 }
 
-/** Opening applied to each code's mask on its own, so touching patches of different codes don't erode each other. */
-function openEachCode(codes: Uint8Array, w: number, h: number, radius: number): Uint8Array {
+/**
+ * Opening then closing of each code's mask on its own, so touching patches of different codes
+ * don't erode each other. Closing only claims `allowed` pixels that no other code holds.
+ */
+function morphEachCode(codes: Uint8Array, allowed: Uint8Array, w: number, h: number, rules: CompiledRules): Uint8Array {
   const present = new Set<number>();
   for (const c of codes) if (c) present.add(c);
   const out = new Uint8Array(codes.length);
   const mask = new Uint8Array(codes.length);
-  for (const c of present) {
+  for (const c of [...present].sort((a, b) => a - b)) {
     for (let p = 0; p < codes.length; p++) mask[p] = codes[p] === c ? 1 : 0;
-    const opened = open(mask, w, h, radius);
-    for (let p = 0; p < codes.length; p++) if (opened[p]) out[p] = c;
+    let m = rules.openingPx > 0 ? open(mask, w, h, rules.openingPx) : mask;
+    if (rules.closingPx > 0) m = close(m, w, h, rules.closingPx);
+    for (let p = 0; p < codes.length; p++) if (m[p] && !out[p] && (codes[p] === c || (codes[p] === 0 && allowed[p]))) out[p] = c;
   }
   return out;
 }

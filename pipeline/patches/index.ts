@@ -5,6 +5,7 @@ import { CGCS2000, makeTransform } from '../geo/crs.js';
 import { pixelToMap } from '../geo/grid.js';
 import { ellipsoidalArea, planarCentroid, MU_PER_M2 } from '../geo/area.js';
 import { componentShape } from '../geo/shape.js';
+import { burnPolygon } from '../geo/rasterize.js';
 import { traceComponent, type Component } from '../vectorize/index.js';
 import {
   CHANGE_TYPE_LABELS,
@@ -77,11 +78,37 @@ function resolveType(c: Component, opts: PatchOptions): ChangeTypeName {
     if (byClass) type = byClass;
   }
   if (rule.linear) {
-    const shape = componentShape(c);
+    // Shape of the outline with holes filled: a compound built around a courtyard is a ring, thin
+    // but not linear; a road stays long and thin.
+    const shape = componentShape(withHolesFilled(c));
     const widthM = shape.maxInscribedWidthPx * opts.pixelSizeM;
     if (widthM <= rule.linear.maxWidthM && shape.elongation >= rule.linear.minElongation) type = rule.linear.type;
   }
   return type;
+}
+
+/** The component with its holes filled (the pixels inside its outer ring), for shape tests. */
+function withHolesFilled(c: Component): Component {
+  const outer = traceComponent(c)[0];
+  const win = c.bbox;
+  const mask = new Uint8Array(win.width * win.height);
+  burnPolygon([outer], 1, win, mask);
+  const runs: number[] = [];
+  let count = 0;
+  for (let y = 0; y < win.height; y++) {
+    let x = 0;
+    while (x < win.width) {
+      if (!mask[y * win.width + x]) {
+        x++;
+        continue;
+      }
+      const start = x;
+      while (x < win.width && mask[y * win.width + x]) x++;
+      runs.push(win.row + y, win.col + start, win.col + x);
+      count += x - start;
+    }
+  }
+  return { ...c, runs: Int32Array.from(runs), pixelCount: count };
 }
 
 /** True when a soil component fills most of one baseline parcel and lies within it: ploughing or harvest, not digging. */

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { labelTile, mergeTiles, traceComponent, pixelPolygonArea } from '../vectorize/index.js';
+import { joinTouching } from './join.js';
+
+function comps(rows: string[]) {
+  const h = rows.length;
+  const w = rows[0].length;
+  const codes = Uint8Array.from(rows.join(''), (ch) => (ch === '.' ? 0 : Number(ch)));
+  const layer = Uint8Array.from(codes, (c) => c * 10);
+  return mergeTiles([labelTile({ window: { col: 0, row: 0, width: w, height: h }, codes, layers: { after: layer } })]);
+}
+
+describe('joinTouching', () => {
+  it('joins a soil ring to the pond it surrounds and keeps a lone soil patch', () => {
+    const c = comps([
+      '22222....',
+      '21112..22',
+      '21112..22',
+      '22222....',
+      '.........',
+      '..4......',
+    ]);
+    expect(c.map((x) => x.code).sort()).toEqual([1, 2, 2, 4]);
+    const joined = joinTouching(c, new Set([2]));
+    expect(joined.map((x) => [x.code, x.pixelCount]).sort()).toEqual([[1, 20], [2, 4], [4, 1]]);
+    const pond = joined.find((x) => x.code === 1)!;
+    expect(pond.hist.after).toEqual([[10, 6], [20, 14]]);
+    expect(pixelPolygonArea(traceComponent(pond))).toBe(20);
+    expect(joined.map((x) => x.id)).toEqual([1, 2, 3]);
+  });
+
+  it('joins to the neighbour with the longest shared border', () => {
+    const c = comps([
+      '3332111',
+      '3332111',
+      '...2111',
+    ]);
+    const joined = joinTouching(c, new Set([2]));
+    expect(joined.find((x) => x.code === 1)!.pixelCount).toBe(12);
+    expect(joined.find((x) => x.code === 3)!.pixelCount).toBe(6);
+  });
+});
