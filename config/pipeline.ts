@@ -125,6 +125,10 @@ export const NormalizeSchema = z
   .object({
     method: z.enum(['pif', 'none']).default('pif').describe('Relative radiometric normalisation of the after image to the before image'),
     sampleTiles: z.number().int().min(1).default(16).describe('Tiles sampled (spread over the scene) to fit the normalisation'),
+    invariantClasses: z
+      .array(landCover)
+      .default(['water', 'built'])
+      .describe('Land cover without phenology: pixels both dates classify as one of these anchor the normalisation'),
     calibration: z
       .enum(['auto', 'reflectance', 'percentile'])
       .default('auto')

@@ -23,7 +23,7 @@ import {
 import { buildPatches, type PatchLayers } from './patches/index.js';
 import { joinTouching } from './patches/join.js';
 import { cropToCore, planTiles, spreadSample, type Tile } from './tiling/index.js';
-import type { Grid, LandCoverBlock, Patch, RasterBlock, StageContext, Window } from './types.js';
+import { LandCover, type Grid, type LandCoverBlock, type Patch, type RasterBlock, type StageContext, type Window } from './types.js';
 import { ChangeType, CHANGE_TYPE_NAMES } from './types.js';
 import { componentsToRaster, labelTile, mergeTiles, type Component, type TileComponents } from './vectorize/index.js';
 import { loadTruth } from './truth.js';
@@ -125,6 +125,10 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
       return { b, a };
     };
 
+    const workers = Math.max(1, Math.min(config.classify.workers ?? 2, cpus().length));
+    classifier = await createClassifier(model, { workers, threadsPerWorker: config.classify.threadsPerWorker });
+    const invariant = new Set<number>(config.normalize.invariantClasses.map((n) => LandCover[n]));
+
     // Statistics come from a spread sample of tiles, read once: per-scene calibration of inputs that
     // are not reflectance, then the relative normalisation of the after date onto the before date.
     const { calibration, normalization } = await clock.time('normalize', async () => {
@@ -140,7 +144,20 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
         before: calibration.before ? applyNormalization(b, calibration.before) : b,
         after: calibration.after ? applyNormalization(a, calibration.after) : a,
       }));
-      const normalization = config.normalize.method === 'none' ? identityNormalization(bands, 'disabled in config') : fitNormalization(pairs);
+      if (config.normalize.method === 'none') return { calibration, normalization: identityNormalization(bands, 'disabled in config') };
+      // Pseudo-invariant candidates: pixels both dates call the same cover without phenology
+      // (water, built). Crops ripen and fields are harvested between dates, so a fit over all
+      // pixels would "correct" real seasonal change.
+      const withCandidates = [];
+      let candidates = 0;
+      for (const pair of pairs) {
+        const [cb, ca] = await Promise.all([classifier!.classify(pair.before, ctx.signal), classifier!.classify(pair.after, ctx.signal)]);
+        const mask = Uint8Array.from(cb.classes, (c, p) => (c === ca.classes[p] && invariant.has(c) ? 1 : 0));
+        for (const v of mask) candidates += v;
+        withCandidates.push({ ...pair, candidates: mask });
+      }
+      const normalization = candidates >= 1000 ? fitNormalization(withCandidates) : { ...fitNormalization(pairs), note: `only ${candidates} invariant-class pixels: fitted on all pixels` };
+      return { calibration, normalization };
       return { calibration, normalization };
     });
     if (calibration.before || calibration.after)
@@ -168,8 +185,6 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
       const classes = Uint8Array.from(block.data[0], (v, p) => (block.valid[p] ? v : 0));
       return { window: win, classes, confidence: Float32Array.from(classes, (c) => (c ? 1 : 0)) };
     };
-    const workers = Math.max(1, Math.min(config.classify.workers ?? 2, cpus().length));
-    classifier = await createClassifier(model, { workers, threadsPerWorker: config.classify.threadsPerWorker });
     const landCoverWriters = config.landcover
       ? await Promise.all(['before', 'after'].map((d) => createLandCoverWriter(join(staging, `landcover_${d}.tif`), grid, `${model.card.id}@${model.card.version}`)))
       : null;

@@ -27,31 +27,34 @@ export interface FitOptions {
 }
 
 /**
- * Fits a relative radiometric normalisation from co-located before/after blocks, by iteratively
+ * Fits a relative radiometric normalisation from co-located before/after blocks, restricted to
+ * `candidates` where given (e.g. pixels whose land cover has no phenology and did not change), by iteratively
  * selecting pseudo-invariant pixels (the fraction with the smallest standardised difference under
  * the current fit) and refitting each band by reduced-major-axis regression, which treats both
  * dates' noise alike. Seasonal change in crops and real changes fall out as outliers.
  * Gains are clamped to [0.5, 2]; with fewer than 1000 common valid pixels it returns the identity.
  */
-export function fitNormalization(pairs: readonly { before: RasterBlock; after: RasterBlock }[], opts: FitOptions = {}): Normalization {
+export function fitNormalization(pairs: readonly { before: RasterBlock; after: RasterBlock; candidates?: Uint8Array }[], opts: FitOptions = {}): Normalization {
   const keep = opts.keepFraction ?? 0.3;
   const iterations = opts.iterations ?? 5;
   const maxSamples = opts.maxSamples ?? 400_000;
   const bandNames = pairs[0]?.before.bandNames ?? [];
   const nb = bandNames.length;
   let total = 0;
-  for (const { before, after } of pairs) for (let p = 0; p < before.valid.length; p++) if (before.valid[p] && after.valid[p]) total++;
-  if (total < 1000) return identityNormalization(bandNames, `only ${total} pixels valid in both dates; no normalisation`);
+  const usable = (pair: (typeof pairs)[number], p: number) => pair.before.valid[p] && pair.after.valid[p] && (!pair.candidates || pair.candidates[p]);
+  for (const pair of pairs) for (let p = 0; p < pair.before.valid.length; p++) if (usable(pair, p)) total++;
+  if (total < 1000) return identityNormalization(bandNames, `only ${total} candidate pixels valid in both dates; no normalisation`);
   const step = Math.max(1, Math.ceil(total / maxSamples));
   const n = Math.ceil(total / step);
   const a = Array.from({ length: nb }, () => new Float32Array(n));
   const b = Array.from({ length: nb }, () => new Float32Array(n));
   let k = 0;
   let seen = 0;
-  for (const { before, after } of pairs) {
+  for (const pair of pairs) {
+    const { before, after } = pair;
     const ai = nb === 0 ? [] : bandNames.map((name) => after.data[after.bandNames.indexOf(name)]);
     for (let p = 0; p < before.valid.length; p++) {
-      if (!(before.valid[p] && after.valid[p])) continue;
+      if (!usable(pair, p)) continue;
       if (seen++ % step !== 0 || k >= n) continue;
       for (let i = 0; i < nb; i++) {
         a[i][k] = ai[i][p];
