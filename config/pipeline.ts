@@ -19,6 +19,12 @@ export const TransitionRuleSchema = z
     before: z.array(landCover).min(1).describe('Land cover the before image must show (the change happened in the period)'),
     after: z.array(landCover).min(1).describe('Land cover the after image shows for this change'),
     type: changeType.describe('Change type of patches from this rule'),
+    closingM: z
+      .number()
+      .min(0)
+      .max(20)
+      .default(0)
+      .describe('Morphological closing (m) of this rule\'s change mask: joins greenhouse rows, or houses and yards of one site, and fills object shadows inside it'),
     joinsNeighbours: z
       .boolean()
       .default(false)
@@ -45,6 +51,7 @@ const defaultTransitions: z.input<typeof TransitionRuleSchema>[] = [
     after: ['built'],
     type: 'occupation_building',
     linear: { type: 'occupation_road', maxWidthM: 16, minElongation: 6 },
+    closingM: 4,
   },
   { name: 'soil', before: ['herbaceous', 'bare'], after: ['disturbed'], type: 'occupation_soil', joinsNeighbours: true },
   {
@@ -55,7 +62,7 @@ const defaultTransitions: z.input<typeof TransitionRuleSchema>[] = [
     typeByMajorityAfter: { tree: 'outflow_forest', orchard: 'outflow_orchard' },
   },
   { name: 'pond', before: ['herbaceous', 'bare', 'disturbed'], after: ['water'], type: 'outflow_pond' },
-  { name: 'greenhouse', before: ['herbaceous', 'bare', 'disturbed'], after: ['greenhouse'], type: 'outflow_greenhouse' },
+  { name: 'greenhouse', before: ['herbaceous', 'bare', 'disturbed'], after: ['greenhouse'], type: 'outflow_greenhouse', closingM: 4 },
 ];
 
 export const RulesSchema = z
@@ -69,14 +76,18 @@ export const RulesSchema = z
       .max(3)
       .default(1)
       .describe('A pixel is not a change if its after-class is seen within this many pixels in the before image (tolerates mis-registration)'),
-    cloudBufferM: z.number().min(0).default(10).describe('Clouds and shadows are buffered by this distance (m) before masking'),
-    openingPx: z.number().int().min(0).max(3).default(0).describe('Morphological opening radius (px) applied to change masks to drop slivers; 0 keeps thin roads whole (minimum areas drop specks)'),
-    closingM: z
+    cloudBufferM: z
       .number()
       .min(0)
-      .max(20)
-      .default(4)
-      .describe('Morphological closing (m) of each change mask: joins greenhouse rows, houses and yards of one site, and fills object shadows inside it'),
+      .default(40)
+      .describe('Clouds and cloud shadows are buffered by this distance (m) before masking: their soft, hazy edges fool any per-pixel classifier'),
+    minCloudM: z
+      .number()
+      .min(0)
+      .default(60)
+      .describe('Bright diffusing areas (cloud or plastic-film cover) at least this wide (m) are clouds: a thin cloud over crops looks like film pixel by pixel, but film comes in rows and blocks, clouds in hundreds of metres'),
+    openingPx: z.number().int().min(0).max(3).default(0).describe('Morphological opening radius (px) applied to change masks to drop slivers; 0 keeps thin roads whole (minimum areas drop specks)'),
+
     objectShadowM: z
       .number()
       .min(0)
@@ -88,7 +99,7 @@ export const RulesSchema = z
       .min(0)
       .max(1)
       .default(0.85)
-      .describe('A soil patch covering at least this fraction of one baseline parcel, and lying within it, is tillage or harvest, not digging (0 disables)'),
+      .describe('A soil patch lying within one baseline parcel that shows soil (bare or disturbed) over at least this fraction is tillage or harvest, not digging (0 disables)'),
     ignoreTransitions: z
       .array(z.tuple([landCover, landCover]))
       .default([

@@ -189,6 +189,9 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
       ? await Promise.all(['before', 'after'].map((d) => createLandCoverWriter(join(staging, `landcover_${d}.tif`), grid, `${model.card.id}@${model.card.version}`)))
       : null;
     const parcelPixels = new Uint32Array((layers.baseline?.features.length ?? 0) + 1);
+    // Pixels of each parcel that show soil (bare or disturbed) after: a parcel that is soil all
+    // over was harvested or ploughed; digging leaves the rest of the parcel as it was.
+    const parcelSoilPixels = new Uint32Array(parcelPixels.length);
     const tileResults: TileComponents[] = [];
     const processTile = async (tile: Tile) => {
       ctx.signal?.throwIfAborted();
@@ -210,13 +213,17 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
         const cb = cropToCore(lcB.confidence, tile.read, tile.core);
         const ca = cropToCore(lcA.confidence, tile.read, tile.core);
         for (let p = 0; p < conf.length; p++) conf[p] = Math.min(cb[p], ca[p]);
-        for (const v of burnt.parcel) parcelPixels[v]++;
+        const afterCore = cropToCore(lcA.classes, tile.read, tile.core);
+        burnt.parcel.forEach((v, p) => {
+          parcelPixels[v]++;
+          if (afterCore[p] === LandCover.bare || afterCore[p] === LandCover.disturbed) parcelSoilPixels[v]++;
+        });
         tileResults[tile.index] = labelTile({
           window: tile.core,
           codes,
           layers: {
             before: cropToCore(lcB.classes, tile.read, tile.core),
-            after: cropToCore(lcA.classes, tile.read, tile.core),
+            after: afterCore,
             parcel: burnt.parcel,
             township: burnt.township,
             pbf: burnt.pbf,
@@ -252,6 +259,7 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
         minArea: config.minArea,
         legality: config.legality,
         parcelPixels,
+        parcelSoilPixels,
         regionCode: config.regionCode,
         beforeDate: before.info.acquired,
         afterDate: after.info.acquired,

@@ -54,12 +54,20 @@ describe('detectChanges (baseline mode)', () => {
     expect(count(detectChanges({ read, core, before, after, baselineGroup: cropland }, rules), 0)).toBe(core.width * core.height);
   });
 
-  it('masks clouds and shadows with a buffer', () => {
+  it('buffers clouds but not cloud-sized objects too small to be clouds', () => {
+    // At 10 m pixels: clouds ≥ 60 m wide (7 px after opening radius 3) are buffered by 40 m = 4 px.
+    const coarse = compileRules(RulesSchema.parse({ openingPx: 0 }), 'baseline', 10);
     const before = cover(LandCover.herbaceous);
-    const after = cover(LandCover.built, rect(15, 15, 4, 4, LandCover.cloud));
-    const codes = detectChanges({ read, core, before, after, baselineGroup: cropland }, rules);
-    // cloudBufferM 10 at 2 m = 5 px around the 4×4 cloud → a 14×14 masked square.
-    expect(count(codes, 0)).toBe(14 * 14);
+    const bigCloud = cover(LandCover.built, rect(15, 10, 10, 10, LandCover.cloud));
+    expect(count(detectChanges({ read, core, before, after: bigCloud, baselineGroup: cropland }, coarse), 0)).toBe(18 * 18);
+    const roof = cover(LandCover.built, rect(15, 10, 3, 3, LandCover.cloud));
+    expect(count(detectChanges({ read, core, before, after: roof, baselineGroup: cropland }, coarse), 0)).toBe(9);
+  });
+
+  it('masks object shadows without a buffer', () => {
+    const before = cover(LandCover.herbaceous);
+    const after = cover(LandCover.built, rect(15, 15, 3, 3, LandCover.shadow));
+    expect(count(detectChanges({ read, core, before, after, baselineGroup: cropland }, rules), 0)).toBe(9);
   });
 
   it('drops low-confidence pixels', () => {

@@ -24,8 +24,11 @@ export interface CompiledRules {
   readonly cloudBufferPx: number;
   /** Shadows that survive an opening of this radius are cloud shadows and get buffered. */
   readonly objectShadowPx: number;
+  /** Cloud areas that survive an opening of this radius are real clouds and get buffered. */
+  readonly minCloudPx: number;
   readonly openingPx: number;
-  readonly closingPx: number;
+  /** Closing radius per rule (index = code − 1), baseline mode. */
+  readonly closingPx: readonly number[];
   readonly minConfidence: number;
   /** Largest neighbourhood radius the rules use: the halo a tile needs beyond the classifier's own. */
   readonly haloPx: number;
@@ -63,7 +66,9 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
       for (let a = 1; a <= MAX_LAND_CLASS; a++) if (a !== b && !ignored.has(b * 16 + a)) table[b * 16 + a] = transitionCode(b, a);
   }
   const cloudBufferPx = Math.ceil(rules.cloudBufferM / pixelSizeM);
-  const closingPx = Math.round(rules.closingM / pixelSizeM);
+  const closingPx = rules.transitions.map((t) => Math.round(t.closingM / pixelSizeM));
+  const maxClosingPx = Math.max(0, ...closingPx);
+  const minCloudPx = Math.max(0, Math.ceil((rules.minCloudM / pixelSizeM - 1) / 2));
   // Opening a shadow mask with radius r removes shadows narrower than 2r + 1 px.
   const objectShadowPx = Math.max(0, Math.ceil((rules.objectShadowM / pixelSizeM - 1) / 2));
   return {
@@ -72,12 +77,13 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
     misregistrationPx: rules.misregistrationPx,
     cloudBufferPx,
     objectShadowPx,
+    minCloudPx,
     openingPx: rules.openingPx,
-    closingPx,
+    closingPx: mode === 'baseline' ? closingPx : [],
     minConfidence: rules.minConfidence,
     // The neighbourhoods chain: shadow opening, then the cloud buffer, then the mis-registration
     // test, then opening and closing of the change masks; the halo must cover their sum.
-    haloPx: 2 * objectShadowPx + cloudBufferPx + rules.misregistrationPx + 2 * rules.openingPx + 2 * closingPx + 1,
+    haloPx: 2 * Math.max(objectShadowPx, minCloudPx) + cloudBufferPx + rules.misregistrationPx + 2 * rules.openingPx + 2 * maxClosingPx + 1,
   };
 }
 
@@ -105,20 +111,24 @@ export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uin
   const n = w * h;
   if (rules.mode === 'baseline' && !input.baselineGroup) throw new RuleError('RULE_INVALID', 'baseline rules need a baseline group raster');
   const cloud = new Uint8Array(n);
+  const diffuser = new Uint8Array(n);
   const shadow = new Uint8Array(n);
+  const isDiffuser = (c: number) => c === LandCover.cloud || c === LandCover.greenhouse;
   for (let p = 0; p < n; p++) {
     const b = before.classes[p];
     const a = after.classes[p];
     if (b === LandCover.cloud || a === LandCover.cloud) cloud[p] = 1;
     else if (b === LandCover.shadow || a === LandCover.shadow) shadow[p] = 1;
+    if (isDiffuser(b) || isDiffuser(a)) diffuser[p] = 1;
   }
   // Clouds and cloud shadows have soft edges that fool the classifier, so they are buffered; the
   // small shadows of buildings and trees are not (buffering them would erase the new building).
   const cloudShadow = rules.objectShadowPx > 0 ? open(shadow, w, h, rules.objectShadowPx) : shadow;
-  for (let p = 0; p < n; p++) cloud[p] |= cloudShadow[p];
-  const buffered = rules.cloudBufferPx > 0 ? dilate(cloud, w, h, rules.cloudBufferPx) : cloud;
-  const masked = buffered;
-  for (let p = 0; p < n; p++) masked[p] |= shadow[p];
+  // Clouds are the large bright diffusing areas; small ones are roofs or film and stay classified.
+  const bigCloud = rules.minCloudPx > 0 ? open(diffuser, w, h, rules.minCloudPx) : cloud;
+  for (let p = 0; p < n; p++) bigCloud[p] |= cloudShadow[p];
+  const masked = rules.cloudBufferPx > 0 ? dilate(bigCloud, w, h, rules.cloudBufferPx) : bigCloud;
+  for (let p = 0; p < n; p++) masked[p] |= shadow[p] | cloud[p];
   const seenBefore = rules.misregistrationPx > 0 ? neighbourhoodClassMask(before.classes, w, h, rules.misregistrationPx) : null;
   const codes = new Uint8Array(n);
   for (let p = 0; p < n; p++) {
@@ -134,7 +144,7 @@ export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uin
     codes[p] = c;
   }
   let cleaned: Uint8Array = codes;
-  if (rules.openingPx > 0 || rules.closingPx > 0) {
+  if (rules.openingPx > 0 || rules.closingPx.some((r) => r > 0)) {
     // Closing may only claim pixels that could have changed: clear, and cropland when there is a baseline.
     const allowed = new Uint8Array(n);
     for (let p = 0; p < n; p++) allowed[p] = !masked[p] && (!input.baselineGroup || input.baselineGroup[p] === BaselineGroup.cropland) ? 1 : 0;
@@ -155,7 +165,8 @@ function morphEachCode(codes: Uint8Array, allowed: Uint8Array, w: number, h: num
   for (const c of [...present].sort((a, b) => a - b)) {
     for (let p = 0; p < codes.length; p++) mask[p] = codes[p] === c ? 1 : 0;
     let m = rules.openingPx > 0 ? open(mask, w, h, rules.openingPx) : mask;
-    if (rules.closingPx > 0) m = close(m, w, h, rules.closingPx);
+    const closing = rules.closingPx[c - 1] ?? 0;
+    if (closing > 0) m = close(m, w, h, closing);
     for (let p = 0; p < codes.length; p++) if (m[p] && !out[p] && (codes[p] === c || (codes[p] === 0 && allowed[p]))) out[p] = c;
   }
   return out;

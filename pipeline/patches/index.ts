@@ -38,13 +38,15 @@ export interface PatchOptions {
   readonly legality: readonly { layer: 'approved' | 'filings'; types: readonly string[]; numberField: string; minCoverage: number }[];
   /** Pixels per baseline parcel (index + 1), for the whole-parcel tillage test. */
   readonly parcelPixels?: Uint32Array;
+  /** Pixels per baseline parcel showing soil (bare or disturbed) in the after image. */
+  readonly parcelSoilPixels?: Uint32Array;
   readonly regionCode: string;
   readonly beforeDate: string | null;
   readonly afterDate: string | null;
 }
 
 /** Why a component did not become a patch; counted in the summary. */
-export type DropReason = 'below_minimum_area' | 'whole_parcel_tillage';
+export type DropReason = 'below_minimum_area' | 'whole_parcel_tillage' | 'cover_not_of_rule';
 
 export interface PatchBuildResult {
   readonly patches: Patch[];
@@ -111,14 +113,15 @@ function withHolesFilled(c: Component): Component {
   return { ...c, runs: Int32Array.from(runs), pixelCount: count };
 }
 
-/** True when a soil component fills most of one baseline parcel and lies within it: ploughing or harvest, not digging. */
+/** True when a soil component lies within one baseline parcel that shows soil nearly all over: ploughing or harvest, not digging. */
 function isWholeParcelTillage(c: Component, opts: PatchOptions): boolean {
   const share = opts.rules.wholeParcelTillage;
   if (!share || !opts.parcelPixels) return false;
   const parcel = majority(c.hist.parcel);
   if (!parcel || parcel[0] === 0) return false;
   const parcelPx = opts.parcelPixels[parcel[0]] ?? 0;
-  return parcelPx > 0 && parcel[1] / parcelPx >= share && parcel[1] / c.pixelCount >= 0.9;
+  const soilPx = Math.max(parcel[1], opts.parcelSoilPixels?.[parcel[0]] ?? 0);
+  return parcelPx > 0 && soilPx / parcelPx >= share && parcel[1] / c.pixelCount >= 0.9;
 }
 
 /**
@@ -130,7 +133,7 @@ function isWholeParcelTillage(c: Component, opts: PatchOptions): boolean {
 export function buildPatches(components: readonly Component[], layers: PatchLayers, opts: PatchOptions): PatchBuildResult {
   const toLonLat = makeTransform(opts.grid.crs, CGCS2000);
   const cropland = new Set(opts.rules.groups.cropland);
-  const dropped: Record<DropReason, number> = { below_minimum_area: 0, whole_parcel_tillage: 0 };
+  const dropped: Record<DropReason, number> = { below_minimum_area: 0, whole_parcel_tillage: 0, cover_not_of_rule: 0 };
   const candidates: { c: Component; patch: Omit<Patch, 'attributes'> & { attributes: PatchAttributes }; code: number }[] = [];
   for (const c of components) {
     let type: ChangeTypeName | 'transition';
@@ -148,6 +151,14 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
       }
       qsdl = landCoverName(majority(c.hist.before)?.[0] ?? 0);
       xzdl = landCoverName(majority(c.hist.after)?.[0] ?? 0);
+      // A patch must mostly show what its rule claims; closing can otherwise grow scattered
+      // specks into a blob of something else.
+      const rule = opts.rules.transitions[c.code - 1];
+      const ruleCover = new Set(opts.rules.transitions.filter((t) => t.type === rule.type || t === rule).flatMap((t) => t.after));
+      if (!ruleCover.has(xzdl)) {
+        dropped.cover_not_of_rule++;
+        continue;
+      }
     } else {
       const t = decodeTransition(c.code);
       type = 'transition';
