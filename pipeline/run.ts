@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import Flatbush from 'flatbush';
 import type { DetectConfig } from '../config/index.js';
 import { loadVectorLayer, burnLayer, type VectorLayer } from './baseline/vectors.js';
-import { BaselineGroup, compileRules, detectChanges, type CompiledRules } from './change/index.js';
+import { BaselineGroup, compileRules, detectChanges } from './change/index.js';
 import { checkBands, createClassifier, loadModel, resolveModelDir, type Classifier } from './classify/index.js';
 import { ImageryError } from './errors.js';
 import { gridBBox, mapToPixel, pixelArea } from './geo/grid.js';
@@ -157,7 +157,6 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
         withCandidates.push({ ...pair, candidates: mask });
       }
       const normalization = candidates >= 1000 ? fitNormalization(withCandidates) : { ...fitNormalization(pairs), note: `only ${candidates} invariant-class pixels: fitted on all pixels` };
-      return { calibration, normalization };
       return { calibration, normalization };
     });
     if (calibration.before || calibration.after)
