@@ -51,6 +51,8 @@ program
   .option('--model <dir>', 'model folder (card.json + model.onnx)')
   .option('--config <json>', 'config file; flags override it')
   .option('--landcover', 'also write the land-cover maps of both dates')
+  .option('--before-landcover <tif>', 'land-cover map of the before date to use instead of the model')
+  .option('--after-landcover <tif>', 'land-cover map of the after date to use instead of the model')
   .addOption(new Option('--all-transitions', 'without a baseline, also report herbaceous↔bare (the cultivation cycle)'))
   .action(async (o) => {
     const file = o.config ? await readConfigFile(o.config) : {};

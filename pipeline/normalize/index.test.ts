@@ -46,6 +46,6 @@ describe('fitNormalization', () => {
     const d = [new Float32Array(10), new Float32Array(10)];
     const norm = fitNormalization([{ before: block(d), after: block(d) }]);
     expect(norm.method).toBe('none');
-    expect(norm.note).toMatch(/only 10 pixels/);
+    expect(norm.note).toMatch(/only 10 candidate pixels/);
   });
 });
