@@ -133,7 +133,8 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
     // are not reflectance, then the relative normalisation of the after date onto the before date.
     const { calibration, normalization } = await clock.time('normalize', async () => {
       const sample: { b: RasterBlock; a: RasterBlock }[] = [];
-      for (const t of spreadSample(tiles, config.normalize.sampleTiles)) sample.push(await readRawPair(t.core));
+      // The centre (at most 512²) of each sampled tile: enough pixels for the fits, little memory.
+      for (const t of spreadSample(tiles, config.normalize.sampleTiles)) sample.push(await readRawPair(centreWindow(t.core, 512)));
       const wantsPercentile = (dtype: string) =>
         config.normalize.calibration === 'percentile' || (config.normalize.calibration === 'auto' && dtype === 'uint8');
       const calibration = {
@@ -333,6 +334,13 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
 }
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
+
+/** The centred sub-window of at most `size` × `size` pixels. */
+function centreWindow(w: Window, size: number): Window {
+  const width = Math.min(size, w.width);
+  const height = Math.min(size, w.height);
+  return { col: w.col + Math.floor((w.width - width) / 2), row: w.row + Math.floor((w.height - height) / 2), width, height };
+}
 
 /** Ground size of a pixel in metres: the transform's for projected CRSs, converted at the scene centre for geographic ones. */
 function groundPixelSize(grid: Grid): number {

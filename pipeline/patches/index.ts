@@ -154,7 +154,8 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
       // A patch must mostly show what its rule claims; closing can otherwise grow scattered
       // specks into a blob of something else.
       const rule = opts.rules.transitions[c.code - 1];
-      const ruleCover = new Set(opts.rules.transitions.filter((t) => t.type === rule.type || t === rule).flatMap((t) => t.after));
+      // Rules that join their neighbours (earthworks) may make up part of any patch.
+      const ruleCover = new Set(opts.rules.transitions.filter((t) => t.type === rule.type || t === rule || t.joinsNeighbours).flatMap((t) => t.after));
       if (!ruleCover.has(xzdl)) {
         dropped.cover_not_of_rule++;
         continue;
