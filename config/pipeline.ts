@@ -143,11 +143,11 @@ export const NormalizeSchema = z
     calibration: z
       .enum(['auto', 'reflectance', 'percentile'])
       .default('auto')
-      .describe('reflectance: inputs are surface reflectance; percentile: map each band\'s p2/p98 onto the reference (for 8-bit display products); auto: percentile for 8-bit input, else reflectance'),
+      .describe('reflectance: inputs are surface reflectance; percentile: map each band\'s p0.5/p99 onto the reference (for 8-bit display products); auto: percentile for 8-bit input, else reflectance'),
     reference: z
       .record(z.string(), z.tuple([z.number(), z.number()]))
-      .default({ blue: [0.02, 0.12], green: [0.03, 0.16], red: [0.02, 0.2], nir: [0.08, 0.45] })
-      .describe('Surface reflectance at p2 and p98 of a typical vegetated land scene, per band (percentile calibration)'),
+      .default({ blue: [0.01, 0.15], green: [0.015, 0.18], red: [0.01, 0.22], nir: [0.015, 0.45] })
+      .describe('Percentile calibration anchors per band: reflectance of the darkest objects (deep water, shadow: 1–2 %, at p0.5) and of the bright end of a land scene (at p99)'),
   })
   .describe('Radiometric normalisation between dates');
 

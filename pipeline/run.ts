@@ -157,7 +157,13 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
         for (const v of mask) candidates += v;
         withCandidates.push({ ...pair, candidates: mask });
       }
-      const normalization = candidates >= 1000 ? fitNormalization(withCandidates) : { ...fitNormalization(pairs), note: `only ${candidates} invariant-class pixels: fitted on all pixels` };
+      // The anchors must span dark to bright, or the fitted gains are extrapolation (a scene whose
+      // only invariant cover is water); then fall back to pseudo-invariant pixels of any cover.
+      const span = brightnessSpan(withCandidates, true) / Math.max(1e-6, brightnessSpan(withCandidates, false));
+      const normalization =
+        candidates >= 1000 && span >= 0.25
+          ? fitNormalization(withCandidates)
+          : { ...fitNormalization(pairs), note: `invariant-class anchors too few (${candidates} px) or too narrow (${Math.round(span * 100)} % of the brightness range): fitted on all pixels` };
       return { calibration, normalization };
     });
     if (calibration.before || calibration.after)
@@ -334,6 +340,21 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
 }
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
+
+/** p90 − p10 of the before date's mean band value, over candidate pixels or over all valid pixels. */
+function brightnessSpan(pairs: readonly { before: RasterBlock; after: RasterBlock; candidates: Uint8Array }[], onlyCandidates: boolean): number {
+  const values: number[] = [];
+  for (const { before, candidates } of pairs)
+    for (let p = 0; p < before.valid.length; p += 7) {
+      if (!before.valid[p] || (onlyCandidates && !candidates[p])) continue;
+      let t = 0;
+      for (const band of before.data) t += band[p];
+      values.push(t / before.data.length);
+    }
+  if (values.length < 10) return 0;
+  values.sort((a, b) => a - b);
+  return values[Math.floor(values.length * 0.9)] - values[Math.floor(values.length * 0.1)];
+}
 
 /** The centred sub-window of at most `size` × `size` pixels. */
 function centreWindow(w: Window, size: number): Window {

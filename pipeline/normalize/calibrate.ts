@@ -7,14 +7,15 @@ export type ReflectanceReference = Readonly<Record<string, readonly [low: number
 /**
  * Maps a scene that is not surface reflectance (8-bit display products such as NAIP or stretched
  * composites) onto approximate reflectance, per band, by matching its `pLow`/`pHigh` percentiles to
- * a reference range. This is a pseudo-calibration: it assumes the scene holds a usual mix of land
- * cover; results say so (method 'percentile'). Bands without a reference pass unchanged.
+ * a reference range: the low end is a dark-object anchor (deep water and shadows reflect 1–2 % in
+ * every band, whatever else the scene holds), the high end assumes a usual mix of land cover. This
+ * is a pseudo-calibration and results say so (method 'percentile'). Bands without a reference pass unchanged.
  */
 export function fitPercentileCalibration(
   blocks: readonly RasterBlock[],
   reference: ReflectanceReference,
-  pLow = 2,
-  pHigh = 98,
+  pLow = 0.5,
+  pHigh = 99,
 ): Normalization {
   const bandNames = blocks[0]?.bandNames ?? [];
   const bins = 4096;
