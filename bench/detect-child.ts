@@ -3,20 +3,16 @@
  * scene folder and prints one JSON line with the summary timings and the process's peak RSS.
  * Usage: node dist/bench/detect-child.js <countyDir> <outDir>
  */
-import { join } from 'node:path';
 import { parseDetectConfig } from '../config/index.js';
 import { defaultModelDir } from '../cli/paths.js';
 import { runDetection } from '../pipeline/run.js';
-import { readManifest } from '../samples/index.js';
+import { countyRunInput, readManifest } from '../samples/index.js';
 
 const [countyDir, outDir] = process.argv.slice(2);
 const m = await readManifest(countyDir);
-const f = (name: string) => join(countyDir, name);
+const { truth: _ignored, ...input } = countyRunInput(countyDir, m);
 const config = parseDetectConfig({
-  before: { uri: f(m.files.before) },
-  after: { uri: f(m.files.after) },
-  layers: Object.fromEntries(Object.entries(m.files.layers).map(([k, v]) => [k, f(v as string)])),
-  regionCode: m.regionCode,
+  ...input,
   out: outDir,
   classify: { model: defaultModelDir(), workers: Number(process.env.FW_WORKERS ?? 1) },
   chips: { enabled: true, max: 2000, marginPx: 24 },

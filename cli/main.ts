@@ -7,7 +7,7 @@ import { parseBandMapping, SceneOptionsSchema } from '../config/imagery.js';
 import { classifyScene } from '../pipeline/landcover.js';
 import { isAppError } from '../pipeline/errors.js';
 import { runDetection, type RunSummary } from '../pipeline/run.js';
-import { generateCounty } from '../samples/index.js';
+import { countyRunInput, generateCounty } from '../samples/index.js';
 import { createLogger } from './log.js';
 import { defaultModelDir } from './paths.js';
 
@@ -112,13 +112,8 @@ program
     const countyDir = join(o.out, 'county');
     log.info('generating the sample county', { dir: countyDir, size: o.size });
     const m = await generateCounty({ outDir: countyDir, sizePx: Number(o.size), seed: Number(o.seed) });
-    const f = (name: string) => join(countyDir, name);
     const config = parseDetectConfig({
-      before: { uri: f(m.files.before) },
-      after: { uri: f(m.files.after) },
-      layers: Object.fromEntries(Object.entries(m.files.layers).map(([k, v]) => [k, f(v as string)])),
-      truth: f(m.files.truth),
-      regionCode: m.regionCode,
+      ...countyRunInput(countyDir, m),
       out: join(o.out, 'run'),
       classify: { model: defaultModelDir() },
       landcover: Boolean(o.landcover),

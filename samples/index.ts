@@ -343,3 +343,18 @@ function buildManifest(o: z.output<typeof CountyOptionsSchema>, layout: Layout, 
       'change, harvest, seasonal_shift, preexisting and non_cropland_change polygons are ground positions (the before image frame); cloud, shadow and nodata_edge polygons are in the after image frame; where a change lies in a seasonal_shift parcel, the change wins',
   };
 }
+
+/**
+ * The scene, layer and truth part of a detection config for a generated county in `dir`, so the
+ * demo, the tests and the benchmark run a county the same way.
+ */
+export function countyRunInput(dir: string, m: CountyManifest) {
+  const f = (name: string) => join(dir, name);
+  return {
+    before: { uri: f(m.files.before) },
+    after: { uri: f(m.files.after) },
+    layers: Object.fromEntries(Object.entries(m.files.layers).map(([k, v]) => [k, f(v as string)])),
+    ...(m.files.truth ? { truth: f(m.files.truth) } : {}),
+    regionCode: m.regionCode,
+  };
+}

@@ -5,10 +5,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
 import { parseDetectConfig } from '../../config/index.js';
 import { defaultModelDir } from '../../cli/paths.js';
-import { openScene, closeScene, readRawWindow } from '../../pipeline/imagery/index.js';
+import { readChangeRaster, readGrid } from '../helpers/change-raster.js';
 import { runDetection, type RunResult } from '../../pipeline/run.js';
 import { CHANGE_TYPE_NAMES } from '../../pipeline/types.js';
-import { generateCounty, type CountyManifest } from '../../samples/index.js';
+import { countyRunInput, generateCounty, type CountyManifest } from '../../samples/index.js';
 
 const quiet = { info: () => {}, warn: () => {}, debug: () => {} };
 
@@ -24,13 +24,8 @@ describe('demo county end to end', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fw-demo-'));
     manifest = await generateCounty({ outDir: join(dir, 'county'), sizePx: 2000 });
-    const f = (name: string) => join(dir, 'county', name);
     const config = parseDetectConfig({
-      before: { uri: f(manifest.files.before) },
-      after: { uri: f(manifest.files.after) },
-      layers: Object.fromEntries(Object.entries(manifest.files.layers).map(([k, v]) => [k, f(v as string)])),
-      truth: f(manifest.files.truth),
-      regionCode: manifest.regionCode,
+      ...countyRunInput(join(dir, 'county'), manifest),
       out: join(dir, 'run'),
       classify: { model: defaultModelDir() },
     });
@@ -95,19 +90,11 @@ describe('demo county end to end', () => {
     expect(headerRow).toBeDefined();
 
     // change.tif: georeferenced like the input, and its changed pixels equal the patches' pixels.
-    const change = await openScene(join(result.outDir, 'change.tif'));
-    const before = await openScene(join(dir, 'county', manifest.files.before));
-    try {
-      expect(change.info.grid.transform).toEqual(before.info.grid.transform);
-      expect(change.info.grid.crs.epsg).toBe(4528);
-      const raw = await readRawWindow(change, { col: 0, row: 0, width: change.info.grid.width, height: change.info.grid.height });
-      let changed = 0;
-      for (const v of raw.data[0]) if (v) changed++;
-      expect(changed).toBe(result.patches.reduce((s, x) => s + x.attributes.pixelCount, 0));
-    } finally {
-      await closeScene(change);
-      await closeScene(before);
-    }
+    const change = await readChangeRaster(join(result.outDir, 'change.tif'));
+    const before = await readGrid(join(dir, 'county', manifest.files.before));
+    expect(change.grid.transform).toEqual(before.transform);
+    expect(change.grid.crs.epsg).toBe(4528);
+    expect(change.changed).toBe(result.patches.reduce((s, x) => s + x.attributes.pixelCount, 0));
   });
 
   it('records timings, the model and the config in summary.json', async () => {

@@ -6,7 +6,7 @@ import { parseDetectConfig } from '../../config/index.js';
 import { defaultModelDir } from '../../cli/paths.js';
 import { runDetection, type RunResult } from '../../pipeline/run.js';
 import { CHANGE_TYPE_NAMES } from '../../pipeline/types.js';
-import { generateCounty } from '../../samples/index.js';
+import { countyRunInput, generateCounty } from '../../samples/index.js';
 
 const quiet = { info: () => {}, warn: () => {}, debug: () => {} };
 
@@ -22,12 +22,11 @@ describe('rules and patches on true land cover', () => {
     const dir = await mkdtemp(join(tmpdir(), 'fw-oracle-'));
     const m = await generateCounty({ outDir: join(dir, 'county'), sizePx: 1500, seed: 7, truthRasters: true });
     const f = (name: string) => join(dir, 'county', name);
+    const input = countyRunInput(join(dir, 'county'), m);
     const config = parseDetectConfig({
-      before: { uri: f(m.files.before), landcover: f('landcover_truth_before.tif') },
-      after: { uri: f(m.files.after), landcover: f('landcover_truth_after.tif') },
-      layers: Object.fromEntries(Object.entries(m.files.layers).map(([k, v]) => [k, f(v as string)])),
-      truth: f(m.files.truth),
-      regionCode: m.regionCode,
+      ...input,
+      before: { ...input.before, landcover: f('landcover_truth_before.tif') },
+      after: { ...input.after, landcover: f('landcover_truth_after.tif') },
       out: join(dir, 'run'),
       classify: { model: defaultModelDir() },
       chips: { enabled: false },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDetectConfig } from '../../config/index.js';
 import { defaultModelDir } from '../../cli/paths.js';
-import { closeScene, openScene, readRawWindow } from '../../pipeline/imagery/index.js';
+import { readChangeRaster, readGrid } from '../helpers/change-raster.js';
 import { runDetection } from '../../pipeline/run.js';
 import { hasSharedData, shared } from '../helpers/paths.js';
 
@@ -57,20 +57,12 @@ describe.skipIf(!hasSharedData)('detect on real imagery', () => {
         expect(p.attributes.WD).toBeGreaterThan(c.lat[0]);
         expect(p.attributes.WD).toBeLessThan(c.lat[1]);
       }
-      const change = await openScene(join(out, 'change.tif'));
-      const before = await openScene(c.before);
-      try {
-        expect(change.info.grid.crs.epsg).toBe(c.epsg);
-        expect(change.info.grid.transform).toEqual(before.info.grid.transform);
-        expect([change.info.grid.width, change.info.grid.height]).toEqual([before.info.grid.width, before.info.grid.height]);
-        const raw = await readRawWindow(change, { col: 0, row: 0, width: change.info.grid.width, height: change.info.grid.height });
-        let changed = 0;
-        for (const v of raw.data[0]) if (v) changed++;
-        expect(changed).toBe(result.patches.reduce((s, p) => s + p.attributes.pixelCount, 0));
-      } finally {
-        await closeScene(change);
-        await closeScene(before);
-      }
+      const change = await readChangeRaster(join(out, 'change.tif'));
+      const before = await readGrid(c.before);
+      expect(change.grid.crs.epsg).toBe(c.epsg);
+      expect(change.grid.transform).toEqual(before.transform);
+      expect([change.grid.width, change.grid.height]).toEqual([before.width, before.height]);
+      expect(change.changed).toBe(result.patches.reduce((s, p) => s + p.attributes.pixelCount, 0));
       const geo = JSON.parse(await readFile(join(out, 'patches.geojson'), 'utf8'));
       expect(geo.features.length).toBe(result.patches.length);
     });
