@@ -115,10 +115,12 @@ export const TERMS = {
     'Agricultural PE film reflects diffusely, visible SR ≈ 0.15–0.35 new, down to ≈ 0.12–0.15 when dusty or aged; vegetation and moist topsoil stay below ≈ 0.1. Brightness only has to exclude vegetation here: soils are excluded by "notReddish", built surfaces by the NDVI band.'),
   filmNotPainted: term('filmNotPainted', 'bri', 'below', 0.2, 0.05,
     'Film is flat to slightly bluish; strongly blue (blue/red ≳ 1.5) is blue pigment, i.e. painted steel roofs (彩钢瓦), which are built.'),
+  blueBright: term('blueBright', 'blue', 'above', 0.12, 0.02,
+    'Chlorophyll absorbs blue: canopies reflect ≤ 0.05 in blue (USGS/ECOSTRESS leaf and canopy spectra) and even uncorrected haze adds only ≈ 0.03–0.1 of path reflectance, whereas a blue pigment reflects ≳ 0.15 at its blue peak (painted steel, Herold et al. 2004). A bluish pixel that is also bright in blue is paint, not hazy or skylit vegetation.'),
   paintedBlue: term('paintedBlue', 'bri', 'above', 0.2, 0.05,
     'Complement of "filmNotPainted": blue/red ≳ 1.5 is blue pigment. Many blue paints reflect strongly in the NIR, so painted steel roofs (彩钢瓦) reach NDVI 0.2–0.45 and fail the impervious NDVI test; no vegetation, soil or film is that blue (chlorophyll and iron oxides make them red ≥ blue), so strong blue stands in for it.'),
   cloudBright: term('cloudBright', 'vis', 'above', 0.3, 0.03,
-    'Optically thick cloud reflects ≳ 0.3 across the visible (Sen2Cor\'s first cloud test ramps cloud probability up over red TOA ≈ 0.07–0.25); few land surfaces except snow, sand and new bright roofs are that bright.'),
+    'Optically thick cloud reflects ≳ 0.3 across the visible (Sen2Cor\'s first cloud test ramps cloud probability up over red TOA ≈ 0.07–0.25); few land surfaces except snow, sand and new bright roofs are that bright. Raising it to 0.4 (two-stream reflectance of a τ ≈ 10 cloud, so that white roofs are never cloud per pixel) was tried and rejected: semi-transparent cloud then falls to built, which the change stage does not treat as a diffuser, and false patches rose from 12 to 45 on the sample county.'),
   cloudWhite: term('cloudWhite', 'white', 'below', 0.7, 0.1, 'Fmask whiteness test (Zhu & Woodcock 2012): clouds are spectrally flat, whiteness < 0.7.'),
   cloudHot: term('cloudHot', 'hot', 'above', 0, 0.02, 'Fmask HOT test (Zhang et al. 2002): blue − 0.5·red − 0.08 > 0; excludes yellow/red bright surfaces (sand, dry subsoil).'),
 } as const satisfies Record<string, Term>;
@@ -132,6 +134,14 @@ const openWoody = and(t.gappy, t.notEdge);
 const water = and(t.waterNdwi, t.waterNir, t.waterNdvi, t.waterLit);
 const cloud = and(t.cloudBright, t.cloudWhite, t.cloudHot);
 const soil = and(t.nonVegetated, t.soilNdvi, t.reddish, not(openWoody));
+// Strong, bright blue is pigment: chlorophyll absorbs blue as strongly as red, so no sunlit canopy
+// has blue/red ≳ 1.5 with blue SR ≳ 0.12. Vegetation turns bluish only under skylight alone
+// (shadow) or under haze (path radiance), and then its blue stays low, hence "blueBright".
+const sunlitPaint = and(t.paintedBlue, t.blueBright);
+// Bright, flat, with NIR clearly above red: a diffusing film over something that reflects NIR
+// (crops). Bare built materials (concrete, roofing, asphalt) keep NIR ≤ ≈ 1.2 × red (NDVI ≤ 0.1;
+// Herold et al. 2004), so where a bright flat pixel crosses that, film is the better reading.
+const filmLike = and(t.filmNdviLow, t.filmBright, t.notReddish);
 
 /** One output class: its code, the rule, and a one-line reading of the rule for the card. */
 export interface ClassRule {
@@ -146,10 +156,10 @@ export const CLASS_RULES: readonly ClassRule[] = [
   { name: 'water', code: LandCover.water, rule: water, reading: 'NDWI > 0.1 and NIR < 0.07 and NDVI < 0.1 and not black' },
   { name: 'tree', code: LandCover.tree, rule: and(t.closedCanopy, t.sunlitCanopy, closedWoody), reading: 'closed canopy (window NDVI > 0.6), sunlit (window NIR > 0.12), and shaded by crowns (window visible SR < 0.03) or with resolved crown texture (window NIR CV > 0.2)' },
   { name: 'orchard', code: LandCover.orchard, rule: and(openWoody, t.openMeanLow, t.openMeanHigh, not(woody)), reading: 'crowns with sunlit gaps: window NDVI std > 0.12 not explained by a straight boundary (plane R² < 0.35), window mean 0.35–0.75, window not crown-shaded' },
-  { name: 'herbaceous', code: LandCover.herbaceous, rule: and(t.vegetated, not(woody), not(openWoody)), reading: 'NDVI > 0.3, canopy not crown-shaded (window visible SR > 0.03), not crowns-with-gaps' },
+  { name: 'herbaceous', code: LandCover.herbaceous, rule: and(t.vegetated, not(woody), not(openWoody), not(sunlitPaint)), reading: 'NDVI > 0.3, canopy not crown-shaded (window visible SR > 0.03), not crowns-with-gaps, not strongly and brightly blue (paint: blue/red > 1.5 with blue SR > 0.12)' },
   { name: 'bare', code: LandCover.bare, rule: and(soil, t.topsoilDark, t.notShadowVis), reading: 'soil (0 < NDVI < 0.3, red/blue > 1.3) with visible SR < 0.15' },
   { name: 'disturbed', code: LandCover.disturbed, rule: and(soil, t.subsoilBright), reading: 'soil with visible SR > 0.15 (dry, organic-poor subsoil or fill)' },
-  { name: 'built', code: LandCover.built, rule: and(or(t.imperviousNdvi, t.paintedBlue), t.notReddish, t.notShadowVis, not(water), not(cloud)), reading: 'NDVI < 0.15 (or strongly blue paint), flat or bluish visible, not shadow-dark, not water, not cloud' },
+  { name: 'built', code: LandCover.built, rule: and(or(and(t.imperviousNdvi, not(filmLike)), t.paintedBlue), t.notReddish, t.notShadowVis, not(water), not(cloud)), reading: 'NDVI < 0.15 and not bright with NDVI > 0.1 (film) (or strongly blue paint), flat or bluish visible, not shadow-dark, not water, not cloud' },
   { name: 'greenhouse', code: LandCover.greenhouse, rule: and(t.filmNdviLow, t.filmNdviHigh, t.filmBright, t.notReddish, t.filmNotPainted, not(cloud)), reading: 'visible SR > 0.12, flat, NDVI 0.1–0.45, not strongly blue, not cloud' },
   { name: 'cloud', code: LandCover.cloud, rule: cloud, reading: 'visible SR > 0.3, whiteness < 0.7, HOT > 0' },
   { name: 'shadow', code: LandCover.shadow, rule: and(t.shadowVis, t.shadowNir, t.shadowWide, or(t.shadowNotWater, t.shadowBlack)), reading: 'visible SR < 0.04 and NIR < 0.12 (window mean NIR < 0.15), and NIR ≥ green or black' },
