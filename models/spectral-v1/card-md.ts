@@ -43,14 +43,21 @@ pixels bounded.
   iron are reddish and fall to bare/disturbed.
 - **Disturbed vs bare** is brightness only: dry, bright, low-organic farmland soils (e.g. loess in
   spring) can be called disturbed. The change stage should require persistence or a baseline.
-- **Greenhouse vs built** overlap where NDVI is 0.1–0.2 (confidence is low there); solar panels
-  (dark, bluish) will be built or shadow.
+- **Greenhouse vs built**: a bright (visible SR > 0.12), flat pixel with NDVI > 0.1 is read as film
+  over crops, because bare built materials keep NIR ≤ ≈ 1.2 × red. Dusty concrete or roofs with a
+  little vegetation in the pixel can therefore be called greenhouse; solar panels (dark, bluish)
+  will be built or shadow.
+- **Red clay tiles** are fired iron oxide, spectrally soil (reddish, NDVI ≈ 0.2): red-tile roofs
+  fall to bare/disturbed. Fresh asphalt (red/blue ≈ 1.3, as dark as moist topsoil) sits on the
+  soil/grey boundary and splits between built and bare.
 - **Very turbid or algal water** (NIR > 0.07, NDWI < 0.1 or NDVI > 0.1, e.g. fish ponds in bloom)
   can be missed: the water rule trades them for not calling dark asphalt and roofs water.
 - **Cloud shadow** must cover the 5×5 window (window NIR mean < 0.15); narrow building and tree
   shadows at ≤ 5 m keep the class of the ground they fall on (often built or herbaceous).
 - Thin cloud and haze are not a class: hazy pixels become greenhouse/built/cloud depending on
-  brightness. Mask clouds upstream where a better mask exists.
+  brightness (thin cloud over vegetation reads as film, over bare soil as built). Mask clouds
+  upstream where a better mask exists. Per-pixel cloud stays at visible SR > 0.3, so white roofs
+  near 0.3 can be called cloud; the change stage, not the pixel rule, tells them apart by size.
 
 ## What the real-data check changed (and what it did not)
 The first draft was written from the literature before looking at any labelled pixel. Running it on
@@ -74,6 +81,12 @@ moving thresholds until the score rose:
    canopy illumination, blue paint, film brightness), each checked to leave the Slovenian scenes
    at ≥ 90.5 %. One literature-motivated move was rejected by that check: putting the crown-shade
    threshold in the middle of the forest/crop gap (0.036) made half the Slovenian meadows tree.
+4. *Change-level check on the sample county.* Painted blue steel tied with herbaceous (NDVI ≈ 0.4):
+   herbaceous now excludes bright, strongly blue pixels (chlorophyll absorbs blue; only skylit or
+   hazy vegetation is bluish, and then dark in blue). New film tied with built (NDVI ≈ 0.13): built
+   now excludes bright flat pixels whose NIR is clearly above red (film over crops). Raising the
+   per-pixel cloud threshold to 0.4 (optically thick cloud) was rejected: semi-transparent cloud
+   then became built, which the change stage does not mask. Slovenian scenes unchanged (90.9 %).
 The orchard boundary guard (plane R²) was designed on ideal patterns (straight, diagonal and
 offset boundaries vs 2–3 px crown grids), not on these data. No threshold was varied to optimise
 a score, and the Chesapeake patches were not used to change anything.
