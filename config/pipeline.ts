@@ -88,6 +88,12 @@ export const RulesSchema = z
       .describe('Bright diffusing areas (cloud or plastic-film cover) at least this wide (m) are clouds: a thin cloud over crops looks like film pixel by pixel, but film comes in rows and blocks, clouds in hundreds of metres'),
     openingPx: z.number().int().min(0).max(3).default(0).describe('Morphological opening radius (px) applied to change masks to drop slivers; 0 keeps thin roads whole (minimum areas drop specks)'),
 
+    cloudGrowM: z
+      .number()
+      .min(0)
+      .max(200)
+      .default(40)
+      .describe('A cloud grows this far (m) through touching bright pixels (film, built, cloud): its semi-transparent parts read as film or concrete pixel by pixel'),
     objectShadowM: z
       .number()
       .min(0)

@@ -54,14 +54,21 @@ describe('detectChanges (baseline mode)', () => {
     expect(count(detectChanges({ read, core, before, after, baselineGroup: cropland }, rules), 0)).toBe(core.width * core.height);
   });
 
-  it('buffers clouds but not cloud-sized objects too small to be clouds', () => {
-    // At 10 m pixels: clouds ≥ 60 m wide (7 px after opening radius 3) are buffered by 40 m = 4 px.
+  it('buffers clouds but not cloud-sized objects too small to be clouds, and grows clouds through bright pixels', () => {
+    // At 10 m pixels: clouds ≥ 60 m wide (7 px after opening radius 3) grow 4 px through bright
+    // pixels and are buffered by 40 m = 4 px. Fresh soil everywhere else is a change, so the mask shows.
     const coarse = compileRules(RulesSchema.parse({ openingPx: 0 }), 'baseline', 10);
     const before = cover(LandCover.herbaceous);
-    const bigCloud = cover(LandCover.built, rect(15, 10, 10, 10, LandCover.cloud));
+    const bigCloud = cover(LandCover.disturbed, rect(15, 10, 10, 10, LandCover.cloud));
     expect(count(detectChanges({ read, core, before, after: bigCloud, baselineGroup: cropland }, coarse), 0)).toBe(18 * 18);
-    const roof = cover(LandCover.built, rect(15, 10, 3, 3, LandCover.cloud));
+    const roof = cover(LandCover.disturbed, rect(15, 10, 3, 3, LandCover.cloud));
     expect(count(detectChanges({ read, core, before, after: roof, baselineGroup: cropland }, coarse), 0)).toBe(9);
+    // A semi-transparent fringe read as concrete, touching the cloud: it is cloud too (2 px → 20 px wider mask).
+    const fringe = cover(LandCover.disturbed, (set) => {
+      rect(15, 10, 10, 10, LandCover.cloud)(set);
+      rect(25, 10, 2, 10, LandCover.built)(set);
+    });
+    expect(count(detectChanges({ read, core, before, after: fringe, baselineGroup: cropland }, coarse), 0)).toBe(18 * 20);
   });
 
   it('masks object shadows without a buffer', () => {

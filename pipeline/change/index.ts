@@ -26,6 +26,8 @@ export interface CompiledRules {
   readonly objectShadowPx: number;
   /** Cloud areas that survive an opening of this radius are real clouds and get buffered. */
   readonly minCloudPx: number;
+  /** Steps a cloud grows through touching bright pixels. */
+  readonly cloudGrowPx: number;
   readonly openingPx: number;
   /** Closing radius per rule (index = code − 1), baseline mode. */
   readonly closingPx: readonly number[];
@@ -69,6 +71,7 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
   const closingPx = rules.transitions.map((t) => Math.round(t.closingM / pixelSizeM));
   const maxClosingPx = Math.max(0, ...closingPx);
   const minCloudPx = Math.max(0, Math.ceil((rules.minCloudM / pixelSizeM - 1) / 2));
+  const cloudGrowPx = Math.round(rules.cloudGrowM / pixelSizeM);
   // Opening a shadow mask with radius r removes shadows narrower than 2r + 1 px.
   const objectShadowPx = Math.max(0, Math.ceil((rules.objectShadowM / pixelSizeM - 1) / 2));
   return {
@@ -78,12 +81,13 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
     cloudBufferPx,
     objectShadowPx,
     minCloudPx,
+    cloudGrowPx,
     openingPx: rules.openingPx,
     closingPx: mode === 'baseline' ? closingPx : [],
     minConfidence: rules.minConfidence,
     // The neighbourhoods chain: shadow opening, then the cloud buffer, then the mis-registration
     // test, then opening and closing of the change masks; the halo must cover their sum.
-    haloPx: 2 * Math.max(objectShadowPx, minCloudPx) + cloudBufferPx + rules.misregistrationPx + 2 * rules.openingPx + 2 * maxClosingPx + 1,
+    haloPx: 2 * Math.max(objectShadowPx, minCloudPx) + cloudGrowPx + cloudBufferPx + rules.misregistrationPx + 2 * rules.openingPx + 2 * maxClosingPx + 1,
   };
 }
 
@@ -114,18 +118,27 @@ export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uin
   const diffuser = new Uint8Array(n);
   const shadow = new Uint8Array(n);
   const isDiffuser = (c: number) => c === LandCover.cloud || c === LandCover.greenhouse;
+  const isBright = (c: number) => isDiffuser(c) || c === LandCover.built;
+  const bright = new Uint8Array(n);
   for (let p = 0; p < n; p++) {
     const b = before.classes[p];
     const a = after.classes[p];
     if (b === LandCover.cloud || a === LandCover.cloud) cloud[p] = 1;
     else if (b === LandCover.shadow || a === LandCover.shadow) shadow[p] = 1;
     if (isDiffuser(b) || isDiffuser(a)) diffuser[p] = 1;
+    if (isBright(b) || isBright(a)) bright[p] = 1;
   }
   // Clouds and cloud shadows have soft edges that fool the classifier, so they are buffered; the
   // small shadows of buildings and trees are not (buffering them would erase the new building).
   const cloudShadow = rules.objectShadowPx > 0 ? open(shadow, w, h, rules.objectShadowPx) : shadow;
   // Clouds are the large bright diffusing areas; small ones are roofs or film and stay classified.
-  const bigCloud = rules.minCloudPx > 0 ? open(diffuser, w, h, rules.minCloudPx) : cloud;
+  let bigCloud = rules.minCloudPx > 0 ? open(diffuser, w, h, rules.minCloudPx) : cloud;
+  // Geodesic growth, one pixel per step and only through bright pixels: stays local (halo-bound).
+  for (let step = 0; step < rules.cloudGrowPx; step++) {
+    const grown = dilate(bigCloud, w, h, 1);
+    for (let p = 0; p < n; p++) grown[p] = bigCloud[p] | (grown[p] & bright[p]);
+    bigCloud = grown;
+  }
   for (let p = 0; p < n; p++) bigCloud[p] |= cloudShadow[p];
   const masked = rules.cloudBufferPx > 0 ? dilate(bigCloud, w, h, rules.cloudBufferPx) : bigCloud;
   for (let p = 0; p < n; p++) masked[p] |= shadow[p] | cloud[p];
