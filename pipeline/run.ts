@@ -25,7 +25,7 @@ import { joinTouching } from './patches/join.js';
 import { cropToCore, planTiles, spreadSample, type Tile } from './tiling/index.js';
 import { LandCover, type Grid, type LandCoverBlock, type Patch, type RasterBlock, type StageContext, type Window } from './types.js';
 import { ChangeType, CHANGE_TYPE_NAMES } from './types.js';
-import { componentsToRaster, labelTile, mergeTiles, type Component, type TileComponents } from './vectorize/index.js';
+import { componentsToRaster, labelTile, mergeTiles, pruneTileComponents, type Component, type TileComponents } from './vectorize/index.js';
 import { loadTruth } from './truth.js';
 import { createLandCoverWriter, writeCore } from './landcover.js';
 
@@ -199,6 +199,11 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
     // over was harvested or ploughed; digging leaves the rest of the parcel as it was.
     const parcelSoilPixels = new Uint32Array(parcelPixels.length);
     const tileResults: TileComponents[] = [];
+    // Components that stay inside a tile and below the smallest mapping unit can never make a patch
+    // (unless they are earthworks that join a site), so they are dropped per tile.
+    const minMapped = Math.min(...Object.values(config.minArea).filter((v) => v > 0));
+    const prunePixels = Number.isFinite(minMapped) ? Math.floor(minMapped / (pixelSizeM * pixelSizeM * 1.01)) : 0;
+    const joiningCodes = new Set(mode === 'baseline' ? config.rules.transitions.flatMap((t, i) => (t.joinsNeighbours ? [i + 1] : [])) : []);
     const processTile = async (tile: Tile) => {
       ctx.signal?.throwIfAborted();
       const { b, a } = await clock.time('read', () => readPair(tile.read));
@@ -224,7 +229,7 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
           parcelPixels[v]++;
           if (afterCore[p] === LandCover.bare || afterCore[p] === LandCover.disturbed) parcelSoilPixels[v]++;
         });
-        tileResults[tile.index] = labelTile({
+        const labelled = labelTile({
           window: tile.core,
           codes,
           layers: {
@@ -238,6 +243,7 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
           },
           weights: { conf },
         });
+        tileResults[tile.index] = pruneTileComponents(labelled, prunePixels, joiningCodes);
       });
     };
     try {
@@ -253,8 +259,7 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
     const components = await clock.time('vectorize', () => {
       const merged = mergeTiles(tileResults);
       if (mode !== 'baseline') return merged;
-      const joining = new Set(config.rules.transitions.flatMap((t, i) => (t.joinsNeighbours ? [i + 1] : [])));
-      return joinTouching(merged, joining);
+      return joinTouching(merged, joiningCodes);
     });
     const built = await clock.time('patches', () =>
       buildPatches(components, layers, {

@@ -9,4 +9,5 @@ export { labelTile } from './label.js';
 export { mergeTiles } from './merge.js';
 export { traceComponent, ringSignedArea, pixelPolygonArea } from './trace.js';
 export { componentsToRaster } from './burn.js';
+export { pruneTileComponents } from './prune.js';
 export { toJsonPayload, fromJsonPayload } from './payload.js';
