@@ -1,31 +1,23 @@
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import Flatbush from 'flatbush';
 import type { DetectConfig } from '../config/index.js';
 import { loadVectorLayer, burnLayer, type VectorLayer } from './baseline/vectors.js';
 import { BaselineGroup, compileRules, detectChanges } from './change/index.js';
 import { checkBands, createClassifier, loadModel, resolveModelDir, type Classifier } from './classify/index.js';
 import { ImageryError } from './errors.js';
-import { gridBBox, mapToPixel, pixelArea } from './geo/grid.js';
-import { closeScene, createGeoTiffWriter, gridsOverlap, noOverlapError, openScene, readOnGrid, readWindow, type Scene } from './imagery/index.js';
+import { gridBBox, pixelArea } from './geo/grid.js';
+import { closeScene, gridsOverlap, noOverlapError, openScene, readOnGrid, readWindow, type Scene } from './imagery/index.js';
 import { applyNormalization, fitNormalization, identityNormalization, type Normalization } from './normalize/index.js';
 import { fitPercentileCalibration } from './normalize/calibrate.js';
-import {
-  computeStretch,
-  renderChipPair,
-  scorePatches,
-  writeClueListXlsx,
-  writeJsonAtomic,
-  writePatchesGeoJSON,
-  type Score,
-} from './outputs/index.js';
+import { scorePatches, writeClueListXlsx, writeJsonAtomic, writePatchesGeoJSON, type Score } from './outputs/index.js';
+import { countPatches, replaceDir, writeChangeRaster, writeChips, writeOverview } from './run-outputs.js';
 import { buildPatches, type PatchLayers } from './patches/index.js';
 import { joinTouching } from './patches/join.js';
 import { cropToCore, planTiles, spreadSample, type Tile } from './tiling/index.js';
 import { LandCover, type Grid, type LandCoverBlock, type Patch, type RasterBlock, type StageContext, type Window } from './types.js';
 import { ChangeType, CHANGE_TYPE_NAMES } from './types.js';
-import { componentsToRaster, labelTile, mergeTiles, pruneTileComponents, type Component, type TileComponents } from './vectorize/index.js';
+import { labelTile, mergeTiles, pruneTileComponents, type TileComponents } from './vectorize/index.js';
 import { loadTruth } from './truth.js';
 import { createLandCoverWriter, writeCore } from './landcover.js';
 
@@ -420,157 +412,4 @@ async function runPool<T>(items: readonly T[], limit: number, f: (item: T) => Pr
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   if (failed !== null) throw failed;
-}
-
-async function writeChips(
-  patches: readonly Patch[],
-  kept: readonly Component[],
-  dir: string,
-  config: DetectConfig,
-  grid: Grid,
-  readPair: (w: Window) => Promise<{ b: RasterBlock; a: RasterBlock }>,
-): Promise<void> {
-  const order = patches.map((_, i) => i).sort((i, j) => patches[j].attributes.MJ - patches[i].attributes.MJ).slice(0, config.chips.max);
-  const rgb: [string, string, string] = ['red', 'green', 'blue'];
-  let stretch: { before: ReturnType<typeof computeStretch>; after: ReturnType<typeof computeStretch> } | null = null;
-  for (const i of order) {
-    const c = kept[i];
-    const m = config.chips.marginPx;
-    const side = Math.max(c.bbox.width, c.bbox.height) + 2 * m;
-    const win: Window = {
-      col: Math.round(c.bbox.col + c.bbox.width / 2 - side / 2),
-      row: Math.round(c.bbox.row + c.bbox.height / 2 - side / 2),
-      width: side,
-      height: side,
-    };
-    const { b, a: aN } = await readPair(win);
-    // One stretch for the whole run (from the first, largest chip's context widened), so chips are comparable.
-    stretch ??= { before: computeStretch([b], rgb), after: computeStretch([aN], rgb) };
-    const outline = patches[i].geometry[0].map((ring) => ring.map(([x, y]) => toWindowPixel(grid, win, x, y)));
-    const png = await renderChipPair(b, aN, outline, stretch, { rgb });
-    const id = patches[i].attributes.JCBH;
-    await Promise.all([
-      writeFileAtomic(join(dir, 'chips', `${id}_before.png`), png.before),
-      writeFileAtomic(join(dir, 'chips', `${id}_after.png`), png.after),
-    ]);
-    patches[i].attributes.chipBefore = `chips/${id}_before.png`;
-    patches[i].attributes.chipAfter = `chips/${id}_after.png`;
-  }
-}
-
-const writeFileAtomic = async (path: string, data: Buffer) => {
-  await writeFile(`${path}.partial`, data);
-  await rename(`${path}.partial`, path);
-};
-function toWindowPixel(grid: Grid, win: Window, x: number, y: number): [number, number] {
-  const [c, r] = mapToPixel(grid.transform, x, y);
-  return [c - win.col, r - win.row];
-}
-
-/**
- * overview_before.png / overview_after.png: the whole scene decimated to at most `maxPx` on its
- * long side, with every patch outlined, so a person can check that patches sit where the imagery changed.
- */
-async function writeOverview(
-  patches: readonly Patch[],
-  dir: string,
-  grid: Grid,
-  maxPx: number,
-  readPair: (w: Window) => Promise<{ b: RasterBlock; a: RasterBlock }>,
-): Promise<void> {
-  const step = Math.max(1, Math.ceil(Math.max(grid.width, grid.height) / maxPx));
-  const w = Math.ceil(grid.width / step);
-  const h = Math.ceil(grid.height / step);
-  const empty = (names: readonly string[]): RasterBlock => ({
-    window: { col: 0, row: 0, width: w, height: h },
-    bandNames: names,
-    data: names.map(() => new Float32Array(w * h)),
-    valid: new Uint8Array(w * h),
-  });
-  let small: { b: RasterBlock; a: RasterBlock } | null = null;
-  const rows = Math.max(step, Math.floor(512 / step) * step);
-  for (let row = 0; row < grid.height; row += rows) {
-    const win = { col: 0, row, width: grid.width, height: Math.min(rows, grid.height - row) };
-    const { b, a } = await readPair(win);
-    small ??= { b: empty(b.bandNames), a: empty(a.bandNames) };
-    for (const [src, dst] of [[b, small.b], [a, small.a]] as const)
-      for (let y = 0; y < win.height; y += step)
-        for (let x = 0; x < win.width; x += step) {
-          const p = y * win.width + x;
-          const q = ((row + y) / step) * w + x / step;
-          dst.valid[q] = src.valid[p];
-          for (let k = 0; k < src.data.length; k++) dst.data[k][q] = src.data[k][p];
-        }
-  }
-  if (!small) return;
-  const rings = patches.flatMap((p) => p.geometry.flatMap((poly) => poly.map((ring) => ring.map(([x, y]) => {
-    const [c, r] = mapToPixel(grid.transform, x, y);
-    return [c / step, r / step] as [number, number];
-  }))));
-  const stretch = { before: computeStretch([small.b]), after: computeStretch([small.a]) };
-  const png = await renderChipPair(small.b, small.a, rings, stretch, { minSize: 1, maxSize: maxPx, outlineWidth: 1 });
-  await Promise.all([writeFileAtomic(join(dir, 'overview_before.png'), png.before), writeFileAtomic(join(dir, 'overview_after.png'), png.after)]);
-}
-
-/** Writes change.tif tile by tile from the kept components (memory: one 256×256 tile). */
-async function writeChangeRaster(path: string, grid: Grid, kept: readonly Component[], codes: readonly number[], mode: string, qsx: string | null, hsx: string | null) {
-  const tileSize = 256;
-  const writer = await createGeoTiffWriter(path, {
-    width: grid.width,
-    height: grid.height,
-    bandCount: 1,
-    dtype: 'uint8',
-    tileSize,
-    transform: grid.transform,
-    crs: grid.crs,
-    bandDescriptions: [mode === 'baseline' ? 'change type (0 none; see summary.json changeRasterCodes)' : 'land-cover transition code'],
-    metadata: { FARMWATCH_MODE: mode, BEFORE_DATE: qsx ?? '', AFTER_DATE: hsx ?? '' },
-  });
-  try {
-    const recoded = kept.map((c, i) => ({ ...c, code: codes[i] }));
-    const index = recoded.length ? new Flatbush(recoded.length) : null;
-    for (const c of recoded) index!.add(c.bbox.col, c.bbox.row, c.bbox.col + c.bbox.width, c.bbox.row + c.bbox.height);
-    index?.finish();
-    for (let tr = 0; tr < writer.tilesDown; tr++)
-      for (let tc = 0; tc < writer.tilesAcross; tc++) {
-        const win = { col: tc * tileSize, row: tr * tileSize, width: tileSize, height: tileSize };
-        const hits = index ? index.search(win.col, win.row, win.col + tileSize - 1, win.row + tileSize - 1).map((k) => recoded[k]) : [];
-        await writer.writeTile(tc, tr, [componentsToRaster(hits, win)]);
-      }
-    await writer.close();
-  } catch (e) {
-    await writer.abort();
-    throw e;
-  }
-}
-
-function countPatches(patches: readonly Patch[]): RunSummary['counts'] {
-  const byType: RunSummary['counts']['byType'] = {};
-  const byTownship: RunSummary['counts']['byTownship'] = {};
-  for (const p of patches) {
-    const a = p.attributes;
-    const t = (byType[a.TBLX] ??= { count: 0, areaM2: 0, areaMu: 0, legal: 0 });
-    t.count++;
-    t.areaM2 = round2(t.areaM2 + a.MJ);
-    t.areaMu = round2(t.areaMu + a.MJM);
-    if (a.HF) t.legal++;
-    const k = a.XZQMC ?? a.XZQDM ?? '(none)';
-    const w = (byTownship[k] ??= { count: 0, areaM2: 0, areaMu: 0 });
-    w.count++;
-    w.areaM2 = round2(w.areaM2 + a.MJ);
-    w.areaMu = round2(w.areaMu + a.MJM);
-  }
-  return { total: patches.length, legal: patches.filter((p) => p.attributes.HF).length, byType, byTownship };
-}
-
-/** Replaces `target` with `staging` (a rename; the previous run folder is removed only after). */
-async function replaceDir(staging: string, target: string) {
-  const old = `${target}.old-${process.pid}`;
-  const exists = await stat(target).then(
-    () => true,
-    () => false,
-  );
-  if (exists) await rename(target, old);
-  await rename(staging, target);
-  if (exists) await rm(old, { recursive: true, force: true });
 }
