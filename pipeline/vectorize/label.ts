@@ -1,6 +1,7 @@
 import { VectorError } from '../errors.js';
 import { ADDS_BEFORE_CARRY, LIMBS, addFloat32Bits, carry, toSparse } from './exactsum.js';
 import type { ColumnarHist, IdLayer, TileComponents, TileMaskInput } from './types.js';
+import { createUnionFind } from './union-find.js';
 
 /** A growable Int32 buffer: run counts are unknown until the scan ends. */
 class IntBuf {
@@ -92,30 +93,14 @@ export function labelTile(input: TileMaskInput): TileComponents {
   // Pass 2: union-find over runs; a run overlapping (by at least one column) a run of equal code in
   // the previous row is 4-connected to it. Roots are the smallest run index, so a component's root
   // is its first run and components come out numbered in first-run order.
-  const parent = new Int32Array(nRuns);
-  for (let k = 0; k < nRuns; k++) parent[k] = k;
-  const find = (k: number): number => {
-    let r = k;
-    while (parent[r] !== r) r = parent[r];
-    while (parent[k] !== r) {
-      const n = parent[k];
-      parent[k] = r;
-      k = n;
-    }
-    return r;
-  };
+  const { find, union } = createUnionFind(nRuns);
   for (let y = 1; y < H; y++) {
     let a = rowStart[y - 1];
     const aEnd = rowStart[y];
     let b = aEnd;
     const bEnd = rowStart[y + 1];
     while (a < aEnd && b < bEnd) {
-      if (r0[a] < r1[b] && r0[b] < r1[a] && codes[y * W - W + r0[a]] === codes[y * W + r0[b]]) {
-        const ra = find(a);
-        const rb = find(b);
-        if (ra < rb) parent[rb] = ra;
-        else if (rb < ra) parent[ra] = rb;
-      }
+      if (r0[a] < r1[b] && r0[b] < r1[a] && codes[y * W - W + r0[a]] === codes[y * W + r0[b]]) union(a, b);
       if (r1[a] <= r1[b]) a++;
       else b++;
     }

@@ -1,6 +1,7 @@
 import { VectorError } from '../errors.js';
 import { LIMBS, addSparse, carry, limbsValue, sparseValue } from './exactsum.js';
 import type { Component, TileComponents } from './types.js';
+import { createUnionFind } from './union-find.js';
 
 /**
  * Merges the components of tiles whose core windows partition (part of) a grid into
@@ -27,24 +28,7 @@ export function mergeTiles(tiles: readonly TileComponents[]): Component[] {
     base[i + 1] = base[i] + t.count;
   });
   const total = base[tiles.length];
-  const parent = new Int32Array(total);
-  for (let k = 0; k < total; k++) parent[k] = k;
-  const find = (k: number): number => {
-    let r = k;
-    while (parent[r] !== r) r = parent[r];
-    while (parent[k] !== r) {
-      const n = parent[k];
-      parent[k] = r;
-      k = n;
-    }
-    return r;
-  };
-  const union = (a: number, b: number): void => {
-    const ra = find(a);
-    const rb = find(b);
-    if (ra < rb) parent[rb] = ra;
-    else if (rb < ra) parent[ra] = rb;
-  };
+  const { find, union } = createUnionFind(total);
 
   // Runs on tile edges, keyed by the edge they lie against. Horizontal edge y separates row y-1
   // (bottom rows of the tiles above) from row y (top rows of the tiles below); vertical edge x
