@@ -29,6 +29,10 @@ export const TransitionRuleSchema = z
       .boolean()
       .default(false)
       .describe('A patch of this rule touching a patch of another rule becomes part of it (the earthworks of a new pond, road or building site)'),
+    standalone: z
+      .boolean()
+      .default(true)
+      .describe('false: a patch of this rule is reported only as part of a site it joins (bare soil beside a new building is its yard; bare soil alone is harvest)'),
     typeByMajorityAfter: z
       .record(z.string(), changeType)
       .optional()
@@ -54,6 +58,7 @@ const defaultTransitions: z.input<typeof TransitionRuleSchema>[] = [
     closingM: 4,
   },
   { name: 'soil', before: ['herbaceous', 'bare'], after: ['disturbed'], type: 'occupation_soil', joinsNeighbours: true },
+  { name: 'yard', before: ['herbaceous'], after: ['bare'], type: 'occupation_soil', joinsNeighbours: true, standalone: false },
   {
     name: 'woody',
     before: ['herbaceous', 'bare'],
@@ -69,6 +74,11 @@ export const RulesSchema = z
   .object({
     groups: LandUseGroupsSchema.default(LandUseGroupsSchema.parse({})),
     transitions: z.array(TransitionRuleSchema).min(1).default(defaultTransitions.map((t) => TransitionRuleSchema.parse(t))),
+    joinMaxRatio: z
+      .number()
+      .min(1)
+      .default(3)
+      .describe('A patch joins a touching site only if it is at most this many times the site\'s size (a speck cannot swallow a harvested field)'),
     misregistrationPx: z
       .number()
       .int()

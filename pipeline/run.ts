@@ -251,7 +251,7 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
     const components = await clock.time('vectorize', () => {
       const merged = mergeTiles(tileResults);
       if (mode !== 'baseline') return merged;
-      return joinTouching(merged, joiningCodes);
+      return joinTouching(merged, joiningCodes, config.rules.joinMaxRatio);
     });
     const built = await clock.time('patches', () =>
       buildPatches(components, layers, {

@@ -48,10 +48,15 @@ describe('detectChanges (baseline mode)', () => {
     expect(count(detectChanges({ read, core, before, after, baselineGroup: cropland }, rules), impervious)).toBe(0);
   });
 
-  it('treats harvest and seasonal change as no change', () => {
+  it('treats harvest and seasonal change as no change of their own', () => {
     const before = cover(LandCover.herbaceous);
     const after = cover(LandCover.bare);
-    expect(count(detectChanges({ read, core, before, after, baselineGroup: cropland }, rules), 0)).toBe(core.width * core.height);
+    // Green → bare is only a "yard" candidate (a weak code), reported solely as part of a site.
+    const yard = RulesSchema.parse({}).transitions.findIndex((t) => t.name === 'yard') + 1;
+    expect(rules.weakCodes.has(yard)).toBe(true);
+    expect(count(detectChanges({ read, core, before, after, baselineGroup: cropland }, rules), yard)).toBe(core.width * core.height);
+    const ripening = cover(LandCover.herbaceous);
+    expect(count(detectChanges({ read, core, before, after: ripening, baselineGroup: cropland }, rules), 0)).toBe(core.width * core.height);
   });
 
   it('buffers clouds but not cloud-sized objects too small to be clouds, and grows clouds through bright pixels', () => {

@@ -31,6 +31,8 @@ export interface CompiledRules {
   readonly openingPx: number;
   /** Closing radius per rule (index = code − 1), baseline mode. */
   readonly closingPx: readonly number[];
+  /** Codes of rules that are no site of their own (yards): other codes' closing may claim them. */
+  readonly weakCodes: ReadonlySet<number>;
   readonly minConfidence: number;
   /** Largest neighbourhood radius the rules use: the halo a tile needs beyond the classifier's own. */
   readonly haloPx: number;
@@ -84,6 +86,7 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
     cloudGrowPx,
     openingPx: rules.openingPx,
     closingPx: mode === 'baseline' ? closingPx : [],
+    weakCodes: new Set(mode === 'baseline' ? rules.transitions.flatMap((t, i) => (t.standalone ? [] : [i + 1])) : []),
     minConfidence: rules.minConfidence,
     // The neighbourhoods chain: shadow opening, then the cloud buffer, then the mis-registration
     // test, then opening and closing of the change masks; the halo must cover their sum.
@@ -168,7 +171,8 @@ export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uin
 
 /**
  * Opening then closing of each code's mask on its own, so touching patches of different codes
- * don't erode each other. Closing only claims `allowed` pixels that no other code holds.
+ * don't erode each other. Closing only claims `allowed` pixels that no other code holds, or that a
+ * weak code (a yard) holds.
  */
 function morphEachCode(codes: Uint8Array, allowed: Uint8Array, w: number, h: number, rules: CompiledRules): Uint8Array {
   const present = new Set<number>();
@@ -180,7 +184,8 @@ function morphEachCode(codes: Uint8Array, allowed: Uint8Array, w: number, h: num
     let m = rules.openingPx > 0 ? open(mask, w, h, rules.openingPx) : mask;
     const closing = rules.closingPx[c - 1] ?? 0;
     if (closing > 0) m = close(m, w, h, closing);
-    for (let p = 0; p < codes.length; p++) if (m[p] && !out[p] && (codes[p] === c || (codes[p] === 0 && allowed[p]))) out[p] = c;
+    for (let p = 0; p < codes.length; p++)
+      if (m[p] && !out[p] && (codes[p] === c || ((codes[p] === 0 || rules.weakCodes.has(codes[p])) && allowed[p]))) out[p] = c;
   }
   return out;
 }

@@ -9,6 +9,8 @@ import { buildPatches, jcbhPrefix } from './index.js';
 const W = 200;
 const grid: Grid = { width: W, height: W, transform: [40528000, 2, 0, 3542400, 0, -2], crs: crsFromEpsg(4528) };
 const rules = RulesSchema.parse({});
+/** Change code of a default rule by name (1-based rule index). */
+const code = (name: string) => rules.transitions.findIndex((t) => t.name === name) + 1;
 const square = (c0: number, r0: number, w: number, h: number) => [[[c0, r0], [c0 + w, r0], [c0 + w, r0 + h], [c0, r0 + h], [c0, r0]]] as [number, number][][];
 const layer = (name: string, features: { properties: Record<string, unknown>; polygons: [number, number][][][] }[]): VectorLayer => ({
   name,
@@ -71,12 +73,12 @@ describe('buildPatches', () => {
   it('types, measures, legalises and numbers patches', () => {
     const comps = components(
       [
-        { c: 10, r: 10, w: 20, h: 20, code: 1, after: LandCover.built }, // compact impervious → building, 1600 m²
-        { c: 10, r: 60, w: 60, h: 3, code: 1, after: LandCover.built }, // 120 m × 6 m → road
-        { c: 160, r: 10, w: 20, h: 20, code: 1, after: LandCover.built }, // inside the approval → legal
-        { c: 10, r: 120, w: 5, h: 5, code: 1, after: LandCover.built }, // 100 m² < 200 m² MMU → dropped
-        { c: 120, r: 120, w: 20, h: 20, code: 3, after: LandCover.orchard }, // woody, orchard majority
-        { c: 40, r: 150, w: 20, h: 20, code: 3, after: LandCover.tree }, // woody, tree majority
+        { c: 10, r: 10, w: 20, h: 20, code: code('impervious'), after: LandCover.built }, // compact impervious → building, 1600 m²
+        { c: 10, r: 60, w: 60, h: 3, code: code('impervious'), after: LandCover.built }, // 120 m × 6 m → road
+        { c: 160, r: 10, w: 20, h: 20, code: code('impervious'), after: LandCover.built }, // inside the approval → legal
+        { c: 10, r: 120, w: 5, h: 5, code: code('impervious'), after: LandCover.built }, // 100 m² < 200 m² MMU → dropped
+        { c: 120, r: 120, w: 20, h: 20, code: code('woody'), after: LandCover.orchard }, // woody, orchard majority
+        { c: 40, r: 150, w: 20, h: 20, code: code('woody'), after: LandCover.tree }, // woody, tree majority
       ],
       parcelOf,
       (c, r) => (c >= 150 && r < 50 ? 1 : 0),
@@ -106,8 +108,8 @@ describe('buildPatches', () => {
   it('drops a soil patch that fills its parcel (tillage) but keeps a partial one', () => {
     const comps = components(
       [
-        { c: 100, r: 0, w: 100, h: 95, code: 2, after: LandCover.disturbed }, // 95 % of parcel 2
-        { c: 120, r: 120, w: 30, h: 30, code: 2, after: LandCover.disturbed }, // 9 % of parcel 3
+        { c: 100, r: 0, w: 100, h: 95, code: code('soil'), after: LandCover.disturbed }, // 95 % of parcel 2
+        { c: 120, r: 120, w: 30, h: 30, code: code('soil'), after: LandCover.disturbed }, // 9 % of parcel 3
       ],
       parcelOf,
       () => 0,
@@ -116,6 +118,13 @@ describe('buildPatches', () => {
     expect(dropped.whole_parcel_tillage).toBe(1);
     expect(patches.map((p) => p.attributes.TBLX)).toEqual(['occupation_soil']);
     expect(patches[0].attributes.DLBM).toBe('0102');
+  });
+
+  it('reports a yard (green → bare) only as part of a site', () => {
+    const comps = components([{ c: 120, r: 20, w: 20, h: 20, code: code('yard'), after: LandCover.bare }], parcelOf, () => 0);
+    const { patches, dropped } = buildPatches(comps, { baseline }, opts);
+    expect(patches).toEqual([]);
+    expect(dropped.not_part_of_a_site).toBe(1);
   });
 
   it('prefixes JCBH with region, year and quarter', () => {

@@ -46,7 +46,7 @@ export interface PatchOptions {
 }
 
 /** Why a component did not become a patch; counted in the summary. */
-export type DropReason = 'below_minimum_area' | 'whole_parcel_tillage' | 'cover_not_of_rule';
+export type DropReason = 'below_minimum_area' | 'whole_parcel_tillage' | 'cover_not_of_rule' | 'not_part_of_a_site';
 
 export interface PatchBuildResult {
   readonly patches: Patch[];
@@ -79,14 +79,20 @@ function resolveType(c: Component, opts: PatchOptions): ChangeTypeName {
     const byClass = after ? rule.typeByMajorityAfter[landCoverName(after[0])] : undefined;
     if (byClass) type = byClass;
   }
-  if (rule.linear) {
-    // Shape of the outline with holes filled: a compound built around a courtyard is a ring, thin
-    // but not linear; a road stays long and thin.
-    const shape = componentShape(withHolesFilled(c));
-    const widthM = shape.maxInscribedWidthPx * opts.pixelSizeM;
-    if (widthM <= rule.linear.maxWidthM && shape.elongation >= rule.linear.minElongation) type = rule.linear.type;
-  }
+  if (isLinear(c, opts.rules, opts.pixelSizeM)) type = rule.linear!.type;
   return type;
+}
+
+/**
+ * True when the component's rule has a linear type and the component is long and thin. Judged on
+ * the outline with holes filled: a compound built around a courtyard is a ring, thin but not
+ * linear; a road stays long and thin.
+ */
+export function isLinear(c: Component, rules: RulesConfig, pixelSizeM: number): boolean {
+  const linear = rules.transitions[c.code - 1]?.linear;
+  if (!linear) return false;
+  const shape = componentShape(withHolesFilled(c));
+  return shape.maxInscribedWidthPx * pixelSizeM <= linear.maxWidthM && shape.elongation >= linear.minElongation;
 }
 
 /** The component with its holes filled (the pixels inside its outer ring), for shape tests. */
@@ -133,7 +139,7 @@ function isWholeParcelTillage(c: Component, opts: PatchOptions): boolean {
 export function buildPatches(components: readonly Component[], layers: PatchLayers, opts: PatchOptions): PatchBuildResult {
   const toLonLat = makeTransform(opts.grid.crs, CGCS2000);
   const cropland = new Set(opts.rules.groups.cropland);
-  const dropped: Record<DropReason, number> = { below_minimum_area: 0, whole_parcel_tillage: 0, cover_not_of_rule: 0 };
+  const dropped: Record<DropReason, number> = { below_minimum_area: 0, whole_parcel_tillage: 0, cover_not_of_rule: 0, not_part_of_a_site: 0 };
   const candidates: { c: Component; patch: Omit<Patch, 'attributes'> & { attributes: PatchAttributes }; code: number }[] = [];
   for (const c of components) {
     let type: ChangeTypeName | 'transition';
@@ -142,6 +148,10 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
     let qsdl: LandCoverName;
     let xzdl: LandCoverName;
     if (opts.mode === 'baseline') {
+      if (!opts.rules.transitions[c.code - 1].standalone) {
+        dropped.not_part_of_a_site++;
+        continue;
+      }
       type = resolveType(c, opts);
       label = CHANGE_TYPE_LABELS[type];
       code = changeTypeCode(type);

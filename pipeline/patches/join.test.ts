@@ -40,3 +40,15 @@ describe('joinTouching', () => {
     expect(joined.find((x) => x.code === 3)!.pixelCount).toBe(6);
   });
 });
+
+describe('joinTouching size limit', () => {
+  it('does not let a speck swallow a much larger area', () => {
+    const c = comps([
+      '2222222',
+      '2222222',
+      '2222221',
+    ]);
+    expect(joinTouching(c, new Set([2]), 3).map((x) => [x.code, x.pixelCount]).sort()).toEqual([[1, 1], [2, 20]]);
+    expect(joinTouching(c, new Set([2])).map((x) => [x.code, x.pixelCount])).toEqual([[1, 21]]);
+  });
+});

@@ -3,10 +3,10 @@ import type { Component } from '../vectorize/index.js';
 /**
  * Joins components of the `from` codes to a touching component of another code: the earthworks
  * around a new pond, road or building belong to that site and are one clue, not two. A `from`
- * component touching several others joins the one it shares the longest border with; one touching
- * none stays as it is. Touching is 4-adjacency. Ids are renumbered 1..n in first-run order.
+ * component touching several others joins the one it shares the longest border with, unless it is
+ * more than `maxRatio` times that one's size; otherwise, or touching none, it stays as it is. Touching is 4-adjacency. Ids are renumbered 1..n in first-run order.
  */
-export function joinTouching(components: readonly Component[], from: ReadonlySet<number>): Component[] {
+export function joinTouching(components: readonly Component[], from: ReadonlySet<number>, maxRatio = Infinity): Component[] {
   if (from.size === 0) return [...components];
   // Row index of runs: row → [colStart, colEnd, component index][].
   const rows = new Map<number, [number, number, number][]>();
@@ -47,7 +47,7 @@ export function joinTouching(components: readonly Component[], from: ReadonlySet
     let best = -1;
     let len = -1;
     for (const [j, n] of m) if (n > len || (n === len && j < best)) [best, len] = [j, n];
-    target[k] = best;
+    if (components[k].pixelCount <= maxRatio * components[best].pixelCount) target[k] = best;
   }
   const groups = new Map<number, Component[]>();
   components.forEach((c, k) => {
