@@ -132,7 +132,8 @@ function isWholeParcelTillage(c: Component, opts: PatchOptions): boolean {
 
 /**
  * Turns merged change components into typed, attributed patches: resolves each type, drops
- * components below the minimum mapping unit (ellipsoidal area) and whole-parcel tillage, marks
+ * components below the minimum mapping unit (ellipsoidal area), whole-parcel tillage, yards that
+ * joined no site and patches that mostly do not show their rule's cover, marks
  * legality from the overlays (legal patches are kept), and fills the clue-list attributes.
  * Patches are numbered north to south, then west to east.
  */
@@ -140,7 +141,7 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
   const toLonLat = makeTransform(opts.grid.crs, CGCS2000);
   const cropland = new Set(opts.rules.groups.cropland);
   const dropped: Record<DropReason, number> = { below_minimum_area: 0, whole_parcel_tillage: 0, cover_not_of_rule: 0, not_part_of_a_site: 0 };
-  const candidates: { c: Component; patch: Omit<Patch, 'attributes'> & { attributes: PatchAttributes }; code: number }[] = [];
+  const candidates: { c: Component; patch: Patch; code: number }[] = [];
   for (const c of components) {
     let type: ChangeTypeName | 'transition';
     let label: string;
