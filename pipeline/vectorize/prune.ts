@@ -22,31 +22,16 @@ export function pruneTileComponents(tc: TileComponents, minPixels: number, keepC
     if (edge) keep.push(k);
   }
   if (keep.length === tc.count) return tc;
-  const runOffsets = new Int32Array(keep.length + 1);
-  let nRuns = 0;
-  keep.forEach((k, j) => {
-    runOffsets[j] = nRuns;
-    nRuns += tc.runOffsets[k + 1] - tc.runOffsets[k];
-  });
-  runOffsets[keep.length] = nRuns;
-  const runs = new Int32Array(3 * nRuns);
-  keep.forEach((k, j) => runs.set(tc.runs.subarray(3 * tc.runOffsets[k], 3 * tc.runOffsets[k + 1]), 3 * runOffsets[j]));
+  const runOffsets = keptOffsets(tc.runOffsets, keep);
+  const runs = gather(tc.runs, tc.runOffsets, runOffsets, keep, 3, Int32Array);
   const hist: Record<string, ColumnarHist> = {};
   for (const [name, h] of Object.entries(tc.hist)) {
-    const offsets = new Int32Array(keep.length + 1);
-    let n = 0;
-    keep.forEach((k, j) => {
-      offsets[j] = n;
-      n += h.offsets[k + 1] - h.offsets[k];
-    });
-    offsets[keep.length] = n;
-    const values = new Float64Array(n);
-    const counts = new Float64Array(n);
-    keep.forEach((k, j) => {
-      values.set(h.values.subarray(h.offsets[k], h.offsets[k + 1]), offsets[j]);
-      counts.set(h.counts.subarray(h.offsets[k], h.offsets[k + 1]), offsets[j]);
-    });
-    hist[name] = { offsets, values, counts };
+    const offsets = keptOffsets(h.offsets, keep);
+    hist[name] = {
+      offsets,
+      values: gather(h.values, h.offsets, offsets, keep, 1, Float64Array),
+      counts: gather(h.counts, h.offsets, offsets, keep, 1, Float64Array),
+    };
   }
   return {
     window: tc.window,
@@ -58,4 +43,25 @@ export function pruneTileComponents(tc: TileComponents, minPixels: number, keepC
     hist,
     sumLimbs: Object.fromEntries(Object.entries(tc.sumLimbs).map(([name, limbs]) => [name, keep.map((k) => limbs[k])])),
   };
+}
+
+/** Offsets of the kept components' slices once the others are removed from a columnar array. */
+function keptOffsets(offsets: Int32Array, keep: readonly number[]): Int32Array {
+  const out = new Int32Array(keep.length + 1);
+  keep.forEach((k, j) => (out[j + 1] = out[j] + offsets[k + 1] - offsets[k]));
+  return out;
+}
+
+/** Copies the kept components' slices (`stride` values per entry) into a new columnar array. */
+function gather<T extends Int32Array | Float64Array>(
+  src: T,
+  offsets: Int32Array,
+  newOffsets: Int32Array,
+  keep: readonly number[],
+  stride: number,
+  Arr: new (n: number) => T,
+): T {
+  const out = new Arr(stride * newOffsets[keep.length]);
+  keep.forEach((k, j) => out.set(src.subarray(stride * offsets[k], stride * offsets[k + 1]) as never, stride * newOffsets[j]));
+  return out;
 }
