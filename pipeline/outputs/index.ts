@@ -8,6 +8,12 @@ export { writePatchesGeoJSON, patchToFeature, toGeoJsonGeometry, GEOJSON_CRS_NOT
 export type { GeoJsonPolygonal, PatchFeature } from './geojson.js';
 export {
   writeClueListXlsx,
+  writeTableSheet,
+  writeWorkbookAtomic,
+  writeTitle,
+  writeHeaderRow,
+  groupByTownship,
+  displayWidth,
   toSheetName,
   CLUE_LIST_HEADERS,
   CLUE_SHEET_NAME,
@@ -17,7 +23,7 @@ export {
   TOTAL_LABEL,
   UNKNOWN_TOWNSHIP,
 } from './xlsx.js';
-export type { ClueListOptions } from './xlsx.js';
+export type { ClueListOptions, SheetColumn, CellValue } from './xlsx.js';
 export { LAND_COVER_LABELS, landCoverLabel, TRANSITION_LABEL } from './labels.js';
 export { renderChipPair, computeStretch, DEFAULT_RGB, FALLBACK_STRETCH } from './chips.js';
 export type { BandStretch, ChipOptions } from './chips.js';

@@ -42,7 +42,19 @@ export const SUMMARY_SHEET_NAME = '汇总';
 /** Sheet name used for patches without a township. */
 export const UNKNOWN_TOWNSHIP = '未知乡镇';
 
-type CellValue = string | number | null | { text: string; hyperlink: string };
+/** A cell: text, number, empty, or a hyperlink. */
+export type CellValue = string | number | null | { text: string; hyperlink: string };
+
+/** A column of a table sheet written by {@link writeTableSheet}. */
+export interface SheetColumn<T> {
+  readonly header: string;
+  /** Excel number format for numeric columns; absent for text columns. */
+  readonly numFmt?: string;
+  /** Decimals of the displayed value (used to size the column). */
+  readonly decimals?: number;
+  /** The cell of item `item`, which is row `seq` (1-based) of its sheet. */
+  readonly value: (item: T, seq: number) => CellValue;
+}
 
 interface RowContext {
   readonly seq: number;
@@ -191,7 +203,7 @@ export function toSheetName(wanted: string, used: Set<string>, fallback = UNKNOW
 }
 
 /** Display width of a string in Excel column-width units: CJK and full-width characters count 2. */
-function displayWidth(s: string): number {
+export function displayWidth(s: string): number {
   let w = 0;
   for (const ch of s) {
     const cp = ch.codePointAt(0) ?? 0;
@@ -200,7 +212,7 @@ function displayWidth(s: string): number {
   return w;
 }
 
-function cellText(v: CellValue, spec: ColumnSpec): string {
+function cellText(v: CellValue, spec: { decimals?: number }): string {
   if (v === null) return '';
   if (typeof v === 'number') return spec.decimals !== undefined ? v.toFixed(spec.decimals) : String(v);
   if (typeof v === 'string') return v;
@@ -211,14 +223,14 @@ const HEADER_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fgColor: 
 const HYPERLINK_FONT: Partial<ExcelJS.Font> = { color: { argb: 'FF0563C1' }, underline: true };
 
 /** Excel column letters of a 1-based column index. */
-function colLetter(n: number): string {
+export function colLetter(n: number): string {
   let s = '';
   for (; n > 0; n = Math.floor((n - 1) / 26)) s = String.fromCharCode(65 + ((n - 1) % 26)) + s;
   return s;
 }
 
 /** Writes the merged title row (row 1) when a title is given; returns the next free row. */
-function writeTitle(ws: ExcelJS.Worksheet, title: string | undefined, columns: number): number {
+export function writeTitle(ws: ExcelJS.Worksheet, title: string | undefined, columns: number): number {
   if (!title) return 1;
   const row = ws.getRow(1);
   row.getCell(1).value = title;
@@ -230,7 +242,7 @@ function writeTitle(ws: ExcelJS.Worksheet, title: string | undefined, columns: n
   return 2;
 }
 
-function writeHeaderRow(ws: ExcelJS.Worksheet, rowNo: number, headers: readonly string[]): void {
+export function writeHeaderRow(ws: ExcelJS.Worksheet, rowNo: number, headers: readonly string[]): void {
   const row = ws.getRow(rowNo);
   headers.forEach((h, i) => {
     const cell = row.getCell(i + 1);
@@ -243,36 +255,78 @@ function writeHeaderRow(ws: ExcelJS.Worksheet, rowNo: number, headers: readonly 
   row.commit();
 }
 
-/** Writes one clue-list sheet: optional title, bold frozen header with autofilter, one row per patch. */
-function writeClueSheet(wb: ExcelJS.stream.xlsx.WorkbookWriter, name: string, patches: readonly Patch[], opts: ClueListOptions, link: (chip: string) => string): void {
-  const headerRow = opts.title ? 2 : 1;
+/**
+ * Writes one table sheet: optional merged title row, bold frozen header with autofilter, one row per
+ * item. Numeric columns carry their number format; hyperlink cells are styled as links. Column widths
+ * fit the longest value (the streaming writer needs them before the first row).
+ */
+export function writeTableSheet<T>(wb: ExcelJS.stream.xlsx.WorkbookWriter, name: string, items: readonly T[], columns: readonly SheetColumn<T>[], title?: string): void {
+  const headerRow = title ? 2 : 1;
   const ws = wb.addWorksheet(name, { views: [{ state: 'frozen', xSplit: 0, ySplit: headerRow, activeCell: `A${headerRow + 1}` }] });
-  // Values are computed once: for the widths (which the streaming writer needs before any row) and the rows.
-  const rows = patches.map((p, i) => {
-    const ctx: RowContext = { seq: i + 1, opts, link };
-    return COLUMNS.map((c) => c.value(p.attributes, ctx));
-  });
-  ws.columns = COLUMNS.map((spec, ci) => {
+  // Values are computed once: for the widths and the rows.
+  const rows = items.map((item, i) => columns.map((c) => c.value(item, i + 1)));
+  ws.columns = columns.map((spec, ci) => {
     let w = displayWidth(spec.header);
     for (const r of rows) w = Math.max(w, displayWidth(cellText(r[ci], spec)));
     return { width: Math.min(60, Math.max(6, w + 2)), style: spec.numFmt ? { numFmt: spec.numFmt } : {} };
   });
-  writeTitle(ws, opts.title, COLUMNS.length);
-  writeHeaderRow(ws, headerRow, CLUE_LIST_HEADERS);
-  ws.autoFilter = `A${headerRow}:${colLetter(COLUMNS.length)}${headerRow + rows.length}`;
+  writeTitle(ws, title, columns.length);
+  writeHeaderRow(ws, headerRow, columns.map((c) => c.header));
+  ws.autoFilter = `A${headerRow}:${colLetter(columns.length)}${headerRow + rows.length}`;
   rows.forEach((values, ri) => {
     const row = ws.getRow(headerRow + 1 + ri);
     values.forEach((v, ci) => {
       if (v === null) return;
       const cell = row.getCell(ci + 1);
       cell.value = v;
-      const spec = COLUMNS[ci];
+      const spec = columns[ci];
       if (spec.numFmt) cell.numFmt = spec.numFmt;
       if (typeof v === 'object') cell.font = HYPERLINK_FONT;
     });
     row.commit();
   });
   ws.commit();
+}
+
+/** Writes one clue-list sheet of the pipeline's patches. */
+function writeClueSheet(wb: ExcelJS.stream.xlsx.WorkbookWriter, name: string, patches: readonly Patch[], opts: ClueListOptions, link: (chip: string) => string): void {
+  const columns: SheetColumn<Patch>[] = COLUMNS.map((c) => ({ ...c, value: (p: Patch, seq: number) => c.value(p.attributes, { seq, opts, link }) }));
+  writeTableSheet(wb, name, patches, columns, opts.title);
+}
+
+/**
+ * Groups items by township (XZQDM, XZQMC), ordered by code (missing codes last) then name, keeping
+ * the items' order inside each group.
+ */
+export function groupByTownship<T>(items: readonly T[], township: (item: T) => { code: string | null; name: string | null }): { code: string | null; name: string | null; items: T[] }[] {
+  const groups = new Map<string, { code: string | null; name: string | null; items: T[] }>();
+  for (const it of items) {
+    const t = township(it);
+    const key = `${t.code ?? ''}\u0000${t.name ?? ''}`;
+    if (!groups.has(key)) groups.set(key, { code: t.code, name: t.name, items: [] });
+    groups.get(key)!.items.push(it);
+  }
+  return [...groups.values()].sort((x, y) => (x.code ?? '\uffff').localeCompare(y.code ?? '\uffff') || (x.name ?? '').localeCompare(y.name ?? ''));
+}
+
+/**
+ * Creates a streaming workbook on `<path>.partial`, lets `build` add its sheets, commits it and
+ * renames it into place (see writeViaPartial). Errors become OutputErrors naming `what` and the file.
+ */
+export async function writeWorkbookAtomic(path: string, what: string, title: string | undefined, build: (wb: ExcelJS.stream.xlsx.WorkbookWriter) => void | Promise<void>): Promise<void> {
+  await writeViaPartial(path, async (partial) => {
+    const stream = createWriteStream(partial);
+    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useStyles: true, useSharedStrings: true });
+    wb.creator = 'farmwatch';
+    if (title) wb.title = title;
+    try {
+      await build(wb);
+      await wb.commit();
+    } catch (err) {
+      stream.destroy();
+      throw err instanceof OutputError ? err : new OutputError('OUTPUT_FAILED', `Could not write ${what} ${path}: ${(err as Error)?.message ?? String(err)}`, { file: path }, { cause: err });
+    }
+  });
 }
 
 /** Writes the 汇总 sheet: a per-type table and a per-township table, each with a 合计 row. */
@@ -347,33 +401,16 @@ export async function writeClueListXlsx(patches: readonly Patch[], path: string,
   const runDir = opts.runDir ?? linkBase;
   const link = (chip: string): string => relative(linkBase, join(runDir, chip)).split(sep).join('/');
 
-  await writeViaPartial(path, async (partial) => {
-    const stream = createWriteStream(partial);
-    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useStyles: true, useSharedStrings: true });
-    wb.creator = 'farmwatch';
-    if (opts.title) wb.title = opts.title;
-    try {
-      if (opts.sheetPerTownship) {
-        const groups = new Map<string, { code: string | null; name: string | null; patches: Patch[] }>();
-        for (const p of patches) {
-          const a = p.attributes;
-          const key = `${a.XZQDM ?? ''}\u0000${a.XZQMC ?? ''}`;
-          if (!groups.has(key)) groups.set(key, { code: a.XZQDM, name: a.XZQMC, patches: [] });
-          groups.get(key)!.patches.push(p);
-        }
-        const used = new Set<string>([SUMMARY_SHEET_NAME.toLowerCase()]);
-        const sorted = [...groups.values()].sort((x, y) => (x.code ?? '\uffff').localeCompare(y.code ?? '\uffff') || (x.name ?? '').localeCompare(y.name ?? ''));
-        // An empty run still gets a (header-only) clue sheet so the file always has the same shape.
-        if (sorted.length === 0) writeClueSheet(wb, CLUE_SHEET_NAME, [], opts, link);
-        for (const g of sorted) writeClueSheet(wb, toSheetName(g.name ?? g.code ?? '', used), g.patches, opts, link);
-      } else {
-        writeClueSheet(wb, CLUE_SHEET_NAME, patches, opts, link);
-      }
-      writeSummarySheet(wb, patches, opts.title);
-      await wb.commit();
-    } catch (err) {
-      stream.destroy();
-      throw err instanceof OutputError ? err : new OutputError('OUTPUT_FAILED', `Could not write clue list ${path}: ${(err as Error)?.message ?? String(err)}`, { file: path }, { cause: err });
+  await writeWorkbookAtomic(path, 'clue list', opts.title, (wb) => {
+    if (opts.sheetPerTownship) {
+      const used = new Set<string>([SUMMARY_SHEET_NAME.toLowerCase()]);
+      const groups = groupByTownship(patches, (p) => ({ code: p.attributes.XZQDM, name: p.attributes.XZQMC }));
+      // An empty run still gets a (header-only) clue sheet so the file always has the same shape.
+      if (groups.length === 0) writeClueSheet(wb, CLUE_SHEET_NAME, [], opts, link);
+      for (const g of groups) writeClueSheet(wb, toSheetName(g.name ?? g.code ?? '', used), g.items, opts, link);
+    } else {
+      writeClueSheet(wb, CLUE_SHEET_NAME, patches, opts, link);
     }
+    writeSummarySheet(wb, patches, opts.title);
   });
 }
