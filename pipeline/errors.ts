@@ -16,7 +16,15 @@ export type ErrorCode =
   | 'VECTOR_INVALID'
   | 'RULE_INVALID'
   | 'OUTPUT_FAILED'
-  | 'ABORTED';
+  | 'ABORTED'
+  // The ledger (ledger/errors.ts).
+  | 'DB_UNAVAILABLE'
+  | 'MIGRATION_FAILED'
+  | 'NOT_FOUND'
+  | 'INVALID_TRANSITION'
+  | 'MISSING_EVIDENCE'
+  | 'CONFLICT'
+  | 'RUN_INVALID';
 
 export interface ErrorContext {
   readonly file?: string;
