@@ -85,7 +85,6 @@ function writeBalanceSheet(wb: ExcelJS.stream.xlsx.WorkbookWriter, rows: readonl
   ws.columns = headers.map((h, i) => ({ width: i === 2 ? 16 : Math.min(22, Math.max(10, displayWidth(h) / 2 + 4)) }));
   let r = writeTitle(ws, title, headers.length);
   writeHeaderRow(ws, r++, headers);
-  ws.getRow(r - 1).height = 45;
   const numFmt = `#,##0.${'0'.repeat(unit.decimals)}`;
   // Amounts are converted and rounded per row; totals sum the rounded cells so they add up on screen.
   const line = (year: number, code: string | null, name: string, values: number[], bold: boolean): void => {

@@ -10,7 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import ExcelJS from 'exceljs';
 import { CHANGE_TYPE_LABELS, CHANGE_TYPE_NAMES, type Patch, type PatchAttributes } from '../types.js';
-import { OutputError } from '../errors.js';
+import { OutputError, isAppError } from '../errors.js';
 import { writeViaPartial } from './atomic.js';
 import { TRANSITION_LABEL, landCoverLabel } from './labels.js';
 
@@ -323,8 +323,9 @@ export async function writeWorkbookAtomic(path: string, what: string, title: str
       await build(wb);
       await wb.commit();
     } catch (err) {
-      stream.destroy();
-      throw err instanceof OutputError ? err : new OutputError('OUTPUT_FAILED', `Could not write ${what} ${path}: ${(err as Error)?.message ?? String(err)}`, { file: path }, { cause: err });
+      // Wait for the file to be closed: the caller then removes it, and a late open must not recreate it.
+      if (!stream.closed) await new Promise<void>((resolve) => stream.once('close', () => resolve()).destroy());
+      throw isAppError(err) ? err : new OutputError('OUTPUT_FAILED', `Could not write ${what} ${path}: ${(err as Error)?.message ?? String(err)}`, { file: path }, { cause: err });
     }
   });
 }
