@@ -10,7 +10,7 @@ import { LedgerError } from './errors.js';
 
 const PropsSchema = z
   .object({
-    XMBH: z.coerce.string().trim().min(1, 'XMBH (项目编号) is required'),
+    XMBH: z.preprocess((v) => (v === null || v === undefined ? '' : String(v)), z.string().trim().min(1, 'XMBH (项目编号) is required')),
     XMMC: z.string().nullish(),
     YSRQ: z
       .string()
@@ -18,7 +18,7 @@ const PropsSchema = z
       .transform((s) => s.slice(0, 10))
       .nullish(),
     XZGDMJ: z.number().nonnegative().nullish(),
-    XZQDM: z.coerce.string().nullish(),
+    XZQDM: z.preprocess((v) => (v === null || v === undefined ? v : String(v)), z.string().nullish()),
     DLBM: z.string().nullish(),
   })
   .loose();
