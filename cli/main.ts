@@ -5,11 +5,13 @@ import { parseDetectConfig, readConfigFile, type DetectConfigInput } from '../co
 import { ClassifyConfigSchema } from '../config/classify.js';
 import { parseBandMapping, SceneOptionsSchema } from '../config/imagery.js';
 import { classifyScene } from '../pipeline/landcover.js';
+import { resolveModelDir } from '../pipeline/classify/load.js';
 import { isAppError } from '../pipeline/errors.js';
 import { runDetection, type RunSummary } from '../pipeline/run.js';
 import { countyRunInput, generateCounty } from '../samples/index.js';
 import { createLogger } from './log.js';
 import { defaultModelDir } from './paths.js';
+import { registerTrain } from './train.js';
 
 const program = new Command();
 program.name('farmwatch').description('Satellite monitoring of farmland: change patches, clue lists, ledger').version('0.1.0');
@@ -107,6 +109,7 @@ program
   .option('--size <px>', 'scene size in pixels', '2000')
   .option('--seed <n>', 'random seed', '20261123')
   .option('--landcover', 'also write the land-cover maps of both dates')
+  .option('--model <dir>', 'model folder (card.json + model.onnx) or model id under models/')
   .action(async (o) => {
     const log = logger();
     const countyDir = join(o.out, 'county');
@@ -115,7 +118,7 @@ program
     const config = parseDetectConfig({
       ...countyRunInput(countyDir, m),
       out: join(o.out, 'run'),
-      classify: { model: defaultModelDir() },
+      classify: { model: o.model ? resolveModelDir(o.model) : defaultModelDir() },
       landcover: Boolean(o.landcover),
     });
     const result = await runDetection(config, { log, now: Date.now });
@@ -142,6 +145,8 @@ function printSummary(s: RunSummary, outDir: string) {
   const st = s.timings.stages;
   console.log(`time ${(s.timings.totalMs / 1000).toFixed(1)} s for ${s.timings.megapixels.toFixed(1)} Mpx/date; ${Object.entries(st).map(([k, v]) => `${k} ${(v.ms / 1000).toFixed(1)}s`).join(', ')}`);
 }
+
+registerTrain(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isAppError(e)) {

@@ -15,7 +15,12 @@ export const DType = { float: 1, int32: 6, int64: 7, bool: 9 } as const;
 export type DTypeCode = (typeof DType)[keyof typeof DType];
 
 /** An attribute value; numbers are floats unless listed in `intAttrs` of {@link GraphBuilder.op}. */
-export type AttrValue = number | string | readonly number[];
+export type AttrValue = number | string | readonly number[] | readonly string[];
+
+/** Operator domains used: standard ONNX and ONNX-ML (tree ensembles). */
+export type Domain = '' | 'ai.onnx.ml';
+/** ai.onnx.ml opset: 3 is the newest the Debian python3-onnx 1.12 checker knows, and ORT runs it. */
+export const ML_OPSET = 3;
 
 /** A dimension: a fixed size or a symbolic name (dynamic). */
 export type Dim = number | string;
@@ -36,6 +41,7 @@ export class GraphBuilder {
   private readonly inputs: IoSpec[] = [];
   private readonly outputs: IoSpec[] = [];
   private counter = 0;
+  private usesMl = false;
 
   /** Declares a graph input and returns its name. */
   input(spec: IoSpec): string {
@@ -68,14 +74,15 @@ export class GraphBuilder {
    * Adds a node (or returns the outputs of an identical earlier one).
    * @param intAttrs names of attributes whose numbers are INT/INTS rather than FLOAT/FLOATS.
    */
-  op(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, nOutputs = 1, intAttrs: readonly string[] = [], hint = ''): string[] {
-    const key = JSON.stringify([opType, inputs, attrs, nOutputs, intAttrs]);
+  op(opType: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, nOutputs = 1, intAttrs: readonly string[] = [], hint = '', domain: Domain = ''): string[] {
+    const key = JSON.stringify([domain, opType, inputs, attrs, nOutputs, intAttrs]);
     const hit = this.memo.get(key);
     if (hit) return hit;
     const base = `${hint || opType.toLowerCase()}_${this.counter++}`;
     const outs = nOutputs === 1 ? [base] : Array.from({ length: nOutputs }, (_, i) => `${base}_${i}`);
     const attribute = Object.entries(attrs).map(([name, v]) => attributeOf(name, v, intAttrs.includes(name)));
-    this.nodes.push(onnx.NodeProto.create({ opType, input: [...inputs], output: outs, name: base, attribute }));
+    if (domain) this.usesMl = true;
+    this.nodes.push(onnx.NodeProto.create({ opType, input: [...inputs], output: outs, name: base, attribute, ...(domain ? { domain } : {}) }));
     this.memo.set(key, outs);
     return outs;
   }
@@ -105,7 +112,7 @@ export class GraphBuilder {
       producerName: meta.producer,
       producerVersion: meta.version,
       docString: meta.doc,
-      opsetImport: [{ domain: '', version: meta.opset }],
+      opsetImport: [{ domain: '', version: meta.opset }, ...(this.usesMl ? [{ domain: 'ai.onnx.ml', version: ML_OPSET }] : [])],
       metadataProps: Object.entries(meta.metadata ?? {}).map(([key, value]) => ({ key, value })),
       graph: onnx.GraphProto.create({
         name: meta.name,
@@ -144,6 +151,8 @@ export class GraphBuilder {
 function attributeOf(name: string, v: AttrValue, asInt: boolean): InstanceType<typeof onnx.AttributeProto> {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof v === 'string') return onnx.AttributeProto.create({ name, type: T.STRING, s: new TextEncoder().encode(v) });
+  if (typeof v !== 'number' && v.length > 0 && typeof v[0] === 'string') return onnx.AttributeProto.create({ name, type: T.STRINGS, strings: (v as readonly string[]).map((x) => new TextEncoder().encode(x)) });
+  const nums = v as readonly number[];
   if (typeof v === 'number') return asInt ? onnx.AttributeProto.create({ name, type: T.INT, i: v }) : onnx.AttributeProto.create({ name, type: T.FLOAT, f: v });
-  return asInt ? onnx.AttributeProto.create({ name, type: T.INTS, ints: [...v] }) : onnx.AttributeProto.create({ name, type: T.FLOATS, floats: [...v] });
+  return asInt ? onnx.AttributeProto.create({ name, type: T.INTS, ints: [...nums] }) : onnx.AttributeProto.create({ name, type: T.FLOATS, floats: [...nums] });
 }

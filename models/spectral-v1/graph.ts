@@ -22,10 +22,23 @@ const PLANE_MEAN_X2 = PLANE_SXX / (WINDOW * WINDOW);
 export const INPUT_NAME = 'reflectance';
 export const BAND_ORDER = ['blue', 'green', 'red', 'nir'] as const;
 
-/** Builds the model; deterministic (same rules → same bytes). */
-export function buildSpectralV1(version: string): { bytes: Uint8Array; nodeCount: number } {
-  const g = new GraphBuilder();
-  const x = g.input({ name: INPUT_NAME, dtype: DType.float, shape: ['N', 4, 'H', 'W'], doc: 'surface reflectance 0..1, bands blue, green, red, nir' });
+/** Values the rule base adds to a graph: its features and its per-pixel decision, each [N, 1, H, W] (label, confidence [N, H, W]). */
+export interface SpectralV1Values {
+  readonly features: Readonly<Record<FeatureName, string>>;
+  /** LandCover code, int32 [N, H, W]. */
+  readonly label: string;
+  /** float32 [N, H, W]. */
+  readonly confidence: string;
+  /** 1 where all four bands are > 0 in sum (the graph's own no-data test), float32 [N, 1, H, W]. */
+  readonly valid: string;
+}
+
+/**
+ * Adds the spectral-v1 features and rule base to `g`, reading `x` (float32 [N, 4, H, W], blue,
+ * green, red, nir). Shared by spectral-v1 itself and by trained models, which reuse its features
+ * and its cloud and shadow decisions (no labelled data of ours has clouds).
+ */
+export function addSpectralV1(g: GraphBuilder, x: string): SpectralV1Values {
   const c = (v: number) => g.constF(v);
   const add = (a: string, b: string) => g.op1('Add', [a, b]);
   const sub = (a: string, b: string) => g.op1('Sub', [a, b]);
@@ -111,7 +124,14 @@ export function buildSpectralV1(version: string): { bytes: Uint8Array; nodeCount
   const index = g.op1('ArgMax', [g.op1('Concat', classScores, { axis: 1 }, ['axis'], 'scores')], { axis: 1, keepdims: 0 }, ['axis', 'keepdims']);
   const label = g.op1('Gather', [g.constI32(CLASS_RULES.map((r) => r.code)), index], { axis: 0 }, ['axis']);
   const confidence = div(best, add(total, c(CONFIDENCE_FLOOR)));
+  return { features, label, confidence, valid };
+}
 
+/** Builds the model; deterministic (same rules → same bytes). */
+export function buildSpectralV1(version: string): { bytes: Uint8Array; nodeCount: number } {
+  const g = new GraphBuilder();
+  const x = g.input({ name: INPUT_NAME, dtype: DType.float, shape: ['N', 4, 'H', 'W'], doc: 'surface reflectance 0..1, bands blue, green, red, nir' });
+  const { label, confidence } = addSpectralV1(g, x);
   g.output(label, { name: 'label', dtype: DType.int32, shape: ['N', 'H', 'W'], doc: 'LandCover code (pipeline/types.ts)' });
   g.output(confidence, { name: 'confidence', dtype: DType.float, shape: ['N', 'H', 'W'], doc: 'winning membership / (sum of memberships + floor)' });
   const bytes = g.build({

@@ -39,6 +39,18 @@ export const CardMetricSchema = z.object({
     .record(z.string(), z.object({ precision: z.number().min(0).max(1), count: z.number().int().nonnegative() }))
     .describe('Precision per predicted class: share of its pixels whose reference accepts it'),
   confusion: z.record(z.string(), z.record(z.string(), z.number().int().nonnegative())).describe('reference class → predicted class → pixels'),
+  kappa: z.number().min(-1).max(1).optional().describe("Cohen's kappa (when reference and predicted classes are the same scheme)"),
+  perClassF1: z.record(z.string(), z.number().min(0).max(1)).optional().describe('F1 per class (same scheme)'),
+});
+export type CardMetric = z.infer<typeof CardMetricSchema>;
+
+/** How a trained model was made. */
+export const ProvenanceSchema = z.object({
+  learner: z.string(),
+  trainedOn: z.array(z.object({ source: z.string(), rows: z.number().int().nonnegative(), byClass: z.record(z.string(), z.number().int().nonnegative()) })),
+  seed: z.number().int(),
+  command: z.string().describe('Command that reproduces the model'),
+  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
 });
 
 /** Schema of `card.json`. */
@@ -67,6 +79,7 @@ export const ModelCardSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/).describe('sha256 of model.onnx'),
   metrics: z.array(CardMetricSchema),
   licence: z.string().min(1),
+  provenance: ProvenanceSchema.optional().describe('Training data, command and date (trained models)'),
 });
 
 /** A validated model card. */

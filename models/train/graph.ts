@@ -1,0 +1,119 @@
+/**
+ * ONNX graphs of trained per-pixel models. Features are computed inside the graph from raw
+ * reflectance (the spectral-v1 feature set: bands, indices, 5×5 texture), so inference needs only
+ * the four bands, and training reads its features through the very same graph
+ * ({@link buildFeatureModel}), so training and inference cannot drift apart.
+ *
+ * Cloud and shadow come from the spectral-v1 physical rules inside the same graph: none of the
+ * labelled data has clouds, so a learner could not know them.
+ */
+import { DType, GraphBuilder } from '../lib/onnx-graph.js';
+import { BAND_ORDER, CONTEXT_PX, INPUT_NAME, OPSET, addSpectralV1 } from '../spectral-v1/graph.js';
+import type { FeatureName } from '../spectral-v1/rules.js';
+import { LandCover } from '../../pipeline/types.js';
+import type { Forest } from './forest.js';
+
+export { BAND_ORDER, CONTEXT_PX, INPUT_NAME, OPSET };
+
+/** Features the learner sees, in column order. `sum4` is left out: it is blue+green+red+nir. */
+export const LEARNER_FEATURES: readonly FeatureName[] = ['blue', 'green', 'red', 'nir', 'vis', 'ndvi', 'ndwi', 'bri', 'white', 'hot', 'ndviMean', 'visMean', 'ndviStd', 'nirMean', 'nirCv', 'planarity'];
+
+function inputOf(g: GraphBuilder): string {
+  return g.input({ name: INPUT_NAME, dtype: DType.float, shape: ['N', 4, 'H', 'W'], doc: 'surface reflectance 0..1, bands blue, green, red, nir' });
+}
+
+/**
+ * Feature extractor for training: outputs `features` float32 [N, F, H, W] in
+ * {@link LEARNER_FEATURES} order and `rule_label` int32 [N, H, W] (spectral-v1's class, used to
+ * keep cloud and shadow out of training samples).
+ */
+export function buildFeatureModel(): Uint8Array {
+  const g = new GraphBuilder();
+  const sv = addSpectralV1(g, inputOf(g));
+  const stack = g.op1('Concat', LEARNER_FEATURES.map((f) => sv.features[f]), { axis: 1 }, ['axis'], 'features');
+  g.output(stack, { name: 'features', dtype: DType.float, shape: ['N', LEARNER_FEATURES.length, 'H', 'W'] });
+  g.output(sv.label, { name: 'rule_label', dtype: DType.int32, shape: ['N', 'H', 'W'] });
+  return g.build({ name: 'farmwatch-features', doc: 'Per-pixel features of trained farmwatch models', opset: OPSET, producer: 'farmwatch models/train/graph.ts', version: '1' });
+}
+
+/**
+ * The trained classifier: features → `TreeEnsembleClassifier` (leaf weights = class frequency /
+ * trees, so the scores are the forest's averaged probabilities) → `label` int32 [N, H, W] and
+ * `confidence` (the winning probability) float32 [N, H, W]; cloud and shadow from spectral-v1
+ * override the forest.
+ */
+export function buildForestModel(forest: Forest, classCodes: readonly number[], meta: { name: string; version: string; doc: string }): { bytes: Uint8Array; nodeCount: number } {
+  if (classCodes.length !== forest.classCount) throw new Error(`forest has ${forest.classCount} classes, ${classCodes.length} codes given`);
+  const g = new GraphBuilder();
+  const sv = addSpectralV1(g, inputOf(g));
+  const F = LEARNER_FEATURES.length;
+  const stack = g.op1('Concat', LEARNER_FEATURES.map((f) => sv.features[f]), { axis: 1 }, ['axis'], 'features');
+  const rows = g.op1('Reshape', [g.op1('Transpose', [stack], { perm: [0, 2, 3, 1] }, ['perm']), g.constI64([-1, F])]);
+
+  const nodes = { tree: [] as number[], id: [] as number[], feature: [] as number[], mode: [] as string[], value: [] as number[], yes: [] as number[], no: [] as number[] };
+  const leaves = { tree: [] as number[], id: [] as number[], cls: [] as number[], weight: [] as number[] };
+  const T = forest.trees.length;
+  const K = forest.classCount;
+  forest.trees.forEach((t, ti) => {
+    for (let n = 0; n < t.feature.length; n++) {
+      const leaf = t.feature[n] < 0;
+      nodes.tree.push(ti);
+      nodes.id.push(n);
+      nodes.feature.push(leaf ? 0 : t.feature[n]);
+      nodes.mode.push(leaf ? 'LEAF' : 'BRANCH_LEQ');
+      nodes.value.push(leaf ? 0 : t.threshold[n]);
+      nodes.yes.push(leaf ? 0 : t.left[n]);
+      nodes.no.push(leaf ? 0 : t.right[n]);
+      if (!leaf) continue;
+      for (let k = 0; k < K; k++) {
+        const p = t.leafProbs[n * K + k];
+        if (p === 0) continue;
+        leaves.tree.push(ti);
+        leaves.id.push(n);
+        leaves.cls.push(k);
+        leaves.weight.push(p / T);
+      }
+    }
+  });
+  const ints = ['classlabels_int64s', 'nodes_treeids', 'nodes_nodeids', 'nodes_featureids', 'nodes_truenodeids', 'nodes_falsenodeids', 'class_treeids', 'class_nodeids', 'class_ids'];
+  const [yLabel, probs] = g.op(
+    'TreeEnsembleClassifier',
+    [rows],
+    {
+      classlabels_int64s: classCodes,
+      nodes_treeids: nodes.tree,
+      nodes_nodeids: nodes.id,
+      nodes_featureids: nodes.feature,
+      nodes_modes: nodes.mode,
+      nodes_values: nodes.value,
+      nodes_truenodeids: nodes.yes,
+      nodes_falsenodeids: nodes.no,
+      class_treeids: leaves.tree,
+      class_nodeids: leaves.id,
+      class_ids: leaves.cls,
+      class_weights: leaves.weight,
+      post_transform: 'NONE',
+    },
+    2,
+    ints,
+    'forest',
+    'ai.onnx.ml',
+  );
+  const shape = g.op1('Shape', [sv.label]);
+  const forestLabel = g.op1('Reshape', [g.op1('Cast', [yLabel], { to: DType.int32 }, ['to']), shape]);
+  const forestConf = g.op1('Reshape', [g.op1('ReduceMax', [probs], { axes: [1], keepdims: 0 }, ['axes', 'keepdims']), shape]);
+  const masked = g.op1('Or', [g.op1('Equal', [sv.label, g.constI32([LandCover.cloud], [])]), g.op1('Equal', [sv.label, g.constI32([LandCover.shadow], [])])]);
+  const label = g.op1('Where', [masked, sv.label, forestLabel]);
+  const confidence = g.op1('Where', [masked, sv.confidence, forestConf]);
+  g.output(label, { name: 'label', dtype: DType.int32, shape: ['N', 'H', 'W'], doc: 'LandCover code (pipeline/types.ts)' });
+  g.output(confidence, { name: 'confidence', dtype: DType.float, shape: ['N', 'H', 'W'], doc: 'forest probability of the label (rule membership for cloud/shadow)' });
+  const bytes = g.build({
+    name: meta.name,
+    doc: meta.doc,
+    opset: OPSET,
+    producer: 'farmwatch models/train',
+    version: meta.version,
+    metadata: { bands: BAND_ORDER.join(','), features: LEARNER_FEATURES.join(','), classes: classCodes.join(','), context_px: String(CONTEXT_PX) },
+  });
+  return { bytes, nodeCount: g.nodeCount };
+}

@@ -1,0 +1,151 @@
+/**
+ * `farmwatch train`: gathers rows from the spec's sources, scores the learner on held-out groups
+ * (leave one group of an evaluated source out, train on everything else), fits the final forest on
+ * all rows, and writes `model.onnx`, `card.json` and `card.md`.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModelCardSchema, type ModelCard } from '../../pipeline/classify/card.js';
+import { LandCover, landCoverName, type Logger } from '../../pipeline/types.js';
+import { FEEDS } from '../spectral-v1/build.js';
+import { baselineRows, labelRasterRows, openFeatureSession, type Rows } from './data.js';
+import { fitForest, forestNodeCount, predictForest, type Forest, type ForestOptions } from './forest.js';
+import { CONTEXT_PX, INPUT_NAME, LEARNER_FEATURES, buildForestModel } from './graph.js';
+import { scoreClasses, type ClassMetric } from './metrics.js';
+import type { TrainSpec } from './spec.js';
+import type { ReflectanceReference } from '../../pipeline/normalize/calibrate.js';
+
+export interface TrainResult {
+  readonly card: ModelCard;
+  /** The final forest and the LandCover code of each of its classes. */
+  readonly forest: Forest;
+  readonly classCodes: readonly number[];
+  readonly heldOut: ClassMetric[];
+  readonly rows: number;
+  readonly seconds: number;
+}
+
+/** Rows of several sources as one training matrix over class indices. */
+interface Matrix {
+  features: Float32Array;
+  labels: Uint8Array;
+}
+
+function concatRows(parts: readonly Rows[], keep: (r: Rows, i: number) => boolean, classCodes: readonly number[]): Matrix {
+  const F = LEARNER_FEATURES.length;
+  let n = 0;
+  for (const r of parts) for (let i = 0; i < r.count; i++) if (keep(r, i)) n++;
+  const features = new Float32Array(n * F);
+  const labels = new Uint8Array(n);
+  let j = 0;
+  for (const r of parts)
+    for (let i = 0; i < r.count; i++) {
+      if (!keep(r, i)) continue;
+      features.set(r.features.subarray(i * F, (i + 1) * F), j * F);
+      labels[j++] = classCodes.indexOf(r.target[i]);
+    }
+  return { features, labels };
+}
+
+const fit = (m: Matrix, classCount: number, opts: ForestOptions): Forest => fitForest({ features: m.features, labels: m.labels, featureCount: LEARNER_FEATURES.length, classCount }, opts);
+
+export async function trainModel(spec: TrainSpec, outDir: string, opts: { reference: ReflectanceReference; log: Logger; command: string }): Promise<TrainResult> {
+  const t0 = performance.now();
+  const session = await openFeatureSession();
+  const parts: Rows[] = [];
+  try {
+    for (const src of spec.sources) {
+      const rows = src.kind === 'labels' ? await labelRasterRows(session, src, opts.reference, spec.seed) : await baselineRows(session, src, opts.reference, spec.seed);
+      opts.log.info('training rows', { source: src.name, rows: rows.count, byClass: countBy(rows.target) });
+      parts.push(rows);
+    }
+  } finally {
+    await session.release();
+  }
+  const classCodes = [...new Set(parts.flatMap((r) => [...new Set(r.target)]))].sort((a, b) => a - b);
+  const forestOpts: ForestOptions = { ...spec.forest, seed: spec.seed };
+
+  const heldOut: ClassMetric[] = [];
+  for (const name of spec.evaluate) {
+    const src = parts.find((r) => r.source === name)!;
+    const truth: number[] = [];
+    const predicted: number[] = [];
+    for (let g = 0; g < src.groupNames.length; g++) {
+      const train = concatRows(parts, (r, i) => r !== src || r.group[i] !== g, classCodes);
+      const test = concatRows([src], (_, i) => src.group[i] === g, classCodes);
+      if (test.labels.length === 0) continue;
+      const forest = fit(train, classCodes.length, forestOpts);
+      const pred = predictForest(forest, test.features);
+      test.labels.forEach((c, i) => {
+        truth.push(classCodes[c]);
+        predicted.push(classCodes[pred[i]]);
+      });
+      opts.log.info('held-out fold', { source: name, group: src.groupNames[g], rows: test.labels.length });
+    }
+    const protocol = `Held-out: each of the ${src.groupNames.length} groups (${src.groupNames.join(', ')}) of "${name}" predicted by a forest trained on every other row of every source; labels mapped to our classes as in the training spec (fields and grass that are not green counted as bare).`;
+    heldOut.push(scoreClasses(name, protocol, truth, predicted));
+  }
+
+  const all = concatRows(parts, () => true, classCodes);
+  const forest = fit(all, classCodes.length, forestOpts);
+  const { bytes } = buildForestModel(forest, classCodes, { name: spec.id, version: spec.version, doc: spec.description });
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const classes = classCodes.map((code) => landCoverName(code)).concat(['cloud', 'shadow']);
+  const card: ModelCard = ModelCardSchema.parse({
+    id: spec.id,
+    version: spec.version,
+    description: spec.description,
+    kind: 'trained',
+    input: { name: INPUT_NAME, layout: 'nchw', bands: ['blue', 'green', 'red', 'nir'].map((name) => ({ name })), dtype: 'float32' },
+    outputs: { label: { name: 'label', dtype: 'int32' }, confidence: { name: 'confidence', dtype: 'float32' } },
+    contextPx: CONTEXT_PX,
+    classes: classes.map((name) => ({ code: LandCover[name as keyof typeof LandCover], name, feedsChangeTypes: FEEDS[name as keyof typeof FEEDS] })),
+    sha256,
+    metrics: heldOut,
+    licence: spec.licence,
+    provenance: {
+      learner: `random forest, ${forest.trees.length} trees, max depth ${spec.forest.maxDepth}, ${forestNodeCount(forest)} nodes, ${LEARNER_FEATURES.length} features computed in the graph (${LEARNER_FEATURES.join(', ')}); cloud and shadow from the spectral-v1 rules`,
+      trainedOn: parts.map((r) => ({ source: r.source, rows: r.count, byClass: countBy(r.target) })),
+      seed: spec.seed,
+      command: opts.command,
+      date: new Date().toISOString().slice(0, 10),
+    },
+  });
+  await mkdir(outDir, { recursive: true });
+  await writeAtomic(join(outDir, 'model.onnx'), bytes);
+  await writeAtomic(join(outDir, 'card.json'), `${JSON.stringify(card, null, 2)}\n`);
+  await writeAtomic(join(outDir, 'card.md'), renderTrainedCard(card));
+  return { card, forest, classCodes, heldOut, rows: all.labels.length, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await writeFile(`${path}.partial`, data);
+  await rename(`${path}.partial`, path);
+}
+
+function countBy(codes: Uint8Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of codes) out[landCoverName(c)] = (out[landCoverName(c)] ?? 0) + 1;
+  return out;
+}
+
+/** The human-readable card. */
+export function renderTrainedCard(card: ModelCard): string {
+  const lines = [`# ${card.id} ${card.version}`, '', card.description, '', `- kind: ${card.kind}; input: ${card.input.bands.map((b) => b.name).join(', ')} reflectance (NCHW), ${card.contextPx} px context`, `- sha256 of model.onnx: \`${card.sha256}\``];
+  if (card.provenance) lines.push(`- learner: ${card.provenance.learner}`, `- trained ${card.provenance.date} with \`${card.provenance.command}\` (seed ${card.provenance.seed})`);
+  lines.push('', '## Classes', '', '| code | class | feeds change types |', '|---|---|---|');
+  for (const c of card.classes) lines.push(`| ${c.code} | ${c.name} | ${c.feedsChangeTypes.join(', ') || '—'} |`);
+  lines.push('', '## Training rows', '');
+  for (const t of card.provenance?.trainedOn ?? []) lines.push(`- ${t.source}: ${t.rows} rows (${Object.entries(t.byClass).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  lines.push('', '## Held-out accuracy', '');
+  for (const m of card.metrics) {
+    lines.push(`### ${m.dataset}`, '', m.protocol, '', `Overall accuracy **${m.overallAccuracy.toFixed(3)}**${m.kappa !== undefined ? `, kappa ${m.kappa.toFixed(3)}` : ''}, ${m.pixels} pixels.`, '');
+    if (m.perClassF1) {
+      lines.push('| class | F1 | recall | support |', '|---|---|---|---|');
+      for (const [k, f1] of Object.entries(m.perClassF1)) lines.push(`| ${k} | ${f1.toFixed(3)} | ${(m.perReference[k]?.recall ?? 0).toFixed(3)} | ${m.perReference[k]?.support ?? 0} |`);
+      lines.push('');
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
