@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportClues, esriWkt } from '../../ledger/export/index.js';
 import { ellipsoidalArea } from '../../pipeline/geo/area.js';
 import { CASES, makeCase, rect } from './fixtures.js';
-import { VALIDATE_GPKG, featureCount, fieldTypes, gdal, layerEpsg, ogrinfoSummary, readWithGdal, type GdalFeature } from './gdal.js';
+import { VALIDATE_GPKG, featureCount, hasGdal, fieldTypes, gdal, layerEpsg, ogrinfoSummary, readWithGdal, type GdalFeature } from './gdal.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -110,7 +110,7 @@ function shpPartOrientation(shp: Buffer, shx: Buffer, rec: number): number[] {
   });
 }
 
-describe('Shapefile export', () => {
+describe.skipIf(!hasGdal)('Shapefile export', () => {
   it('EPSG:4490: zip members, .prj/.cpg, fields and types, Chinese text, rings, areas (GDAL)', async () => {
     const path = join(dir, '线索.zip');
     const res = await exportClues(CASES, 'shp', path, { layerName: 'clues' });
@@ -195,7 +195,7 @@ describe('Shapefile export', () => {
   });
 });
 
-describe('GeoPackage export', () => {
+describe.skipIf(!hasGdal)('GeoPackage export', () => {
   const GPKG_FIELDS = SHP_FIELDS.map(([n, t]): [string, string] => [n, n === 'SFJBNT' ? 'Integer(Boolean)' : t]);
 
   it.each([4490, 4528])('EPSG:%i: GDAL reads CRS, fields, Chinese text, holes, parts and areas; the validator passes', async (epsg) => {
