@@ -11,6 +11,7 @@ import { runDetection, type RunSummary } from '../pipeline/run.js';
 import { countyRunInput, generateCounty } from '../samples/index.js';
 import { createLogger } from './log.js';
 import { defaultModelDir } from './paths.js';
+import { ingestIntoLedger, ledgerCommand } from './ledger.js';
 import { registerTrain } from './train.js';
 
 const program = new Command();
@@ -110,6 +111,8 @@ program
   .option('--seed <n>', 'random seed', '20261123')
   .option('--landcover', 'also write the land-cover maps of both dates')
   .option('--model <dir>', 'model folder (card.json + model.onnx) or model id under models/')
+  .option('--db <dir>', 'ledger data directory to record the run in (default as `farmwatch ledger`)')
+  .option('--no-ledger', 'do not record the run in the ledger')
   .action(async (o) => {
     const log = logger();
     const countyDir = join(o.out, 'county');
@@ -123,7 +126,10 @@ program
     });
     const result = await runDetection(config, { log, now: Date.now });
     printSummary(result.summary, result.outDir);
+    if (o.ledger) await ingestIntoLedger(result, o.db);
   });
+
+program.addCommand(ledgerCommand());
 
 function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
