@@ -78,6 +78,7 @@ export async function buildAll(outDir: string, dataRoot: string): Promise<ModelC
     description:
       'Knowledge-based fuzzy-rule land-cover classifier for 4-band (blue, green, red, NIR) surface reflectance from any sensor at 2–30 m. Spectral indices (NDVI, NDWI, blue–red, Fmask whiteness and HOT) and 5×5 window statistics (NDVI mean, spread and plane fit; mean visible brightness) feed logistic memberships set from published physical conventions; no parameter was fitted to data.',
     kind: 'knowledge-based',
+    file: 'model.onnx',
     input: { name: INPUT_NAME, layout: 'nchw', bands: BAND_ORDER.map((name) => ({ name })), dtype: 'float32' },
     outputs: { label: { name: 'label', dtype: 'int32' }, confidence: { name: 'confidence', dtype: 'float32' } },
     contextPx: CONTEXT_PX,

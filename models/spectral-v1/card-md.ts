@@ -121,7 +121,8 @@ export function renderCardMarkdown(card: ModelCard, info: { opset: number; measu
   lines.push(`| file | \`model.onnx\`, ONNX opset ${info.opset}, standard ops only |`);
   lines.push(`| sha256 | \`${card.sha256}\` |`);
   lines.push(`| input | \`${card.input.name}\` float32 NCHW [1, ${card.input.bands.length}, H, W], bands ${card.input.bands.map((b) => b.name).join(', ')}, surface reflectance 0..1, any H×W |`);
-  lines.push(`| outputs | \`${card.outputs.label.name}\` ${card.outputs.label.dtype} [1, H, W] LandCover codes; \`${card.outputs.confidence.name}\` ${card.outputs.confidence.dtype} [1, H, W] in 0..1 |`);
+  const outputs = card.outputs;
+  if ('label' in outputs) lines.push(`| outputs | \`${outputs.label.name}\` ${outputs.label.dtype} [1, H, W] LandCover codes; \`${outputs.confidence.name}\` ${outputs.confidence.dtype} [1, H, W] in 0..1 |`);
   lines.push(`| context | ${card.contextPx} px halo (5×5 texture window) |`);
   lines.push(`| licence | ${card.licence} |`, '');
 

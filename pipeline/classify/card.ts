@@ -59,13 +59,37 @@ export const ModelCardSchema = z.object({
   version: z.string().regex(/^\d+\.\d+\.\d+$/).describe('Semantic version of the model'),
   description: z.string().min(1),
   kind: z.enum(['knowledge-based', 'trained']).describe('knowledge-based: hand-set physical rules; trained: fitted to labels'),
+  file: z.string().min(1).default('model.onnx').describe('ONNX file, relative to the card (or absolute)'),
   input: z.object({
     name: z.string().min(1).describe('ONNX input name'),
     layout: z.literal('nchw'),
     bands: z.array(CardBandSchema).min(1).describe('Channel order of the input tensor'),
     dtype: z.literal('float32'),
+    tile: z
+      .object({
+        size: z.number().int().min(8).describe('Fixed height and width of the input tensor'),
+        overlap: z.number().int().nonnegative().describe('Pixels cut from each side of a tile\'s output where a neighbouring tile covers them (edge effects of the network)'),
+      })
+      .refine((t) => 2 * t.overlap < t.size, 'overlap must be less than half the tile size')
+      .optional()
+      .describe('For models with a fixed input size (typical of exported segmentation networks); absent = any size'),
   }),
-  outputs: z.object({ label: TensorRefSchema, confidence: TensorRefSchema }),
+  outputs: z.union([
+    z.object({ label: TensorRefSchema, confidence: TensorRefSchema }).strict().describe('The model outputs LandCover codes and a confidence per pixel'),
+    z
+      .object({
+        scores: z.object({
+          name: z.string().min(1).describe('ONNX output name, float32 [1, C, H, W]'),
+          activation: z.enum(['softmax', 'sigmoid', 'none']).describe('What the scores already are: softmax/sigmoid probabilities, or raw logits (softmax applied here)'),
+          classes: z
+            .array(z.object({ index: z.number().int().nonnegative(), class: z.enum(LAND_COVER_NAMES as [string, ...string[]]) }))
+            .min(1)
+            .describe('Output channel → our land-cover class; unlisted channels become no-data'),
+        }),
+      })
+      .strict()
+      .describe('The model outputs a score per class and pixel (typical segmentation network); argmax picks the class'),
+  ]),
   contextPx: z.number().int().nonnegative().describe('Halo in pixels the model needs on each side for exact output'),
   classes: z
     .array(

@@ -90,12 +90,60 @@ export function sanitizePacked(packed: PackedBlock): void {
 
 /** Runs the session on a packed block. Blocks the calling thread for the duration of inference. */
 export async function runPacked(session: ort.InferenceSession, card: ModelCard, packed: PackedBlock): Promise<RawOutputs> {
+  const tile = card.input.tile;
+  if (!tile) return runWhole(session, card, packed.input, packed.width, packed.height);
+  // Fixed-size models: cover the block with tiles whose kept interiors abut; tiles reaching past
+  // the block are zero-padded (no-data to the graph), and their margins are kept only at the
+  // block's own edges.
   const { width, height } = packed;
-  const feeds = { [card.input.name]: new ort.Tensor('float32', packed.input, [1, card.input.bands.length, height, width]) };
-  const out = await session.run(feeds, [card.outputs.label.name, card.outputs.confidence.name]);
-  const labels = out[card.outputs.label.name];
-  const confidence = out[card.outputs.confidence.name];
-  if (!labels || !confidence || labels.size !== width * height || confidence.size !== width * height) {
+  const n = width * height;
+  const bands = card.input.bands.length;
+  const step = tile.size - 2 * tile.overlap;
+  const labels = new Int32Array(n);
+  const confidence = new Float32Array(n);
+  const buf = new Float32Array(bands * tile.size * tile.size);
+  for (let ty = -tile.overlap; ty < height - tile.overlap; ty += step)
+    for (let tx = -tile.overlap; tx < width - tile.overlap; tx += step) {
+      buf.fill(0);
+      for (let c = 0; c < bands; c++)
+        for (let y = 0; y < tile.size; y++) {
+          const sy = ty + y;
+          if (sy < 0 || sy >= height) continue;
+          const x0 = Math.max(0, -tx);
+          const x1 = Math.min(tile.size, width - tx);
+          if (x1 > x0) buf.set(packed.input.subarray(c * n + sy * width + tx + x0, c * n + sy * width + tx + x1), c * tile.size * tile.size + y * tile.size + x0);
+        }
+      const out = await runWhole(session, card, buf, tile.size, tile.size);
+      for (let y = tile.overlap; y < tile.size - tile.overlap; y++) {
+        const sy = ty + y;
+        if (sy < 0 || sy >= height) continue;
+        for (let x = tile.overlap; x < tile.size - tile.overlap; x++) {
+          const sx = tx + x;
+          if (sx < 0 || sx >= width) continue;
+          labels[sy * width + sx] = Number(out.labels[y * tile.size + x]);
+          confidence[sy * width + sx] = out.confidence[y * tile.size + x];
+        }
+      }
+    }
+  return { labels, confidence };
+}
+
+async function runWhole(session: ort.InferenceSession, card: ModelCard, input: Float32Array, width: number, height: number): Promise<RawOutputs> {
+  const feeds = { [card.input.name]: new ort.Tensor('float32', input, [1, card.input.bands.length, height, width]) };
+  const n = width * height;
+  const outputs = card.outputs;
+  if ('scores' in outputs) {
+    const spec = outputs.scores;
+    const out = (await session.run(feeds, [spec.name]))[spec.name];
+    if (!out || out.dims.length !== 4 || out.dims[2] !== height || out.dims[3] !== width) {
+      throw new ModelError('MODEL_INVALID', `Model ${card.id} output "${spec.name}" has shape [${out?.dims.join(', ')}]; a ${width}×${height} input needs [1, C, ${height}, ${width}]`, { stage: 'classify' });
+    }
+    return argmaxScores(out.data as Float32Array, out.dims[1], n, spec);
+  }
+  const out = await session.run(feeds, [outputs.label.name, outputs.confidence.name]);
+  const labels = out[outputs.label.name];
+  const confidence = out[outputs.confidence.name];
+  if (!labels || !confidence || labels.size !== n || confidence.size !== n) {
     throw new ModelError('MODEL_INVALID', `Model ${card.id} returned outputs of the wrong size for a ${width}×${height} block`, { stage: 'classify' });
   }
   // ORT hands back arrays that own their buffers, so they can be transferred to the main thread
@@ -103,6 +151,30 @@ export async function runPacked(session: ort.InferenceSession, card: ModelCard, 
   const conf = confidence.data as Float32Array;
   const own = conf.byteOffset === 0 && conf.buffer.byteLength === conf.byteLength ? conf : conf.slice();
   return { labels: labels.data as ArrayLike<number | bigint>, confidence: own };
+}
+
+/**
+ * Class scores [C, n] → LandCover code of the best channel (through the card's class table;
+ * unlisted channels give no-data) and its probability (softmax of logits when `activation` is none).
+ */
+export function argmaxScores(scores: Float32Array, channels: number, n: number, spec: { activation: 'softmax' | 'sigmoid' | 'none'; classes: readonly { index: number; class: string }[] }): RawOutputs {
+  const codeOf = new Int32Array(channels);
+  for (const c of spec.classes) if (c.index < channels) codeOf[c.index] = LandCover[c.class as keyof typeof LandCover];
+  const labels = new Int32Array(n);
+  const confidence = new Float32Array(n);
+  for (let p = 0; p < n; p++) {
+    let best = 0;
+    for (let c = 1; c < channels; c++) if (scores[c * n + p] > scores[best * n + p]) best = c;
+    let conf = scores[best * n + p];
+    if (spec.activation === 'none') {
+      let sum = 0;
+      for (let c = 0; c < channels; c++) sum += Math.exp(scores[c * n + p] - scores[best * n + p]);
+      conf = 1 / sum;
+    }
+    labels[p] = codeOf[best];
+    confidence[p] = Math.min(1, Math.max(0, conf));
+  }
+  return { labels, confidence };
 }
 
 /**

@@ -18,15 +18,14 @@ export interface LoadedModel {
 }
 
 /**
- * Reads `card.json` and checks `model.onnx` against it.
- * @param modelDir directory holding `card.json` and `model.onnx`.
+ * Reads `card.json` and checks the ONNX file it names (`model.onnx` by default) against it.
+ * @param modelDir directory holding `card.json` (and usually `model.onnx`).
  * @throws ModelError `FILE_NOT_FOUND` when either file is missing; `MODEL_INVALID` when the card is
  *   not JSON, fails the schema (the message names each bad field), or the sha256 does not match.
  */
 export async function loadModel(modelDir: string): Promise<LoadedModel> {
   const dir = resolve(modelDir);
   const cardPath = join(dir, 'card.json');
-  const modelPath = join(dir, 'model.onnx');
   const text = await readOrThrow(cardPath, 'model card');
   let json: unknown;
   try {
@@ -40,6 +39,7 @@ export async function loadModel(modelDir: string): Promise<LoadedModel> {
     throw new ModelError('MODEL_INVALID', `Model card ${cardPath} is invalid: ${issues.join('; ')}`, { file: cardPath, field: parsed.error.issues[0]?.path.join('.'), stage: 'classify' });
   }
   const card = parsed.data;
+  const modelPath = resolve(dir, card.file);
   const bytes = await readOrThrow(modelPath, 'model');
   const actual = createHash('sha256').update(bytes).digest('hex');
   if (actual !== card.sha256) {
