@@ -40,6 +40,7 @@ export class GraphBuilder {
   private readonly constByKey = new Map<string, string>();
   private readonly inputs: IoSpec[] = [];
   private readonly outputs: IoSpec[] = [];
+  private readonly valueInfos: IoSpec[] = [];
   private counter = 0;
   private usesMl = false;
 
@@ -53,6 +54,11 @@ export class GraphBuilder {
   output(value: string, spec: IoSpec): void {
     if (value !== spec.name) this.nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: [value], output: [spec.name], name: spec.name }));
     this.outputs.push(spec);
+  }
+
+  /** Declares the type of an intermediate value (for operators whose outputs checkers cannot infer). */
+  declare(value: string, dtype: DTypeCode, shape: readonly Dim[]): void {
+    this.valueInfos.push({ name: value, dtype, shape });
   }
 
   /** A float32 constant (scalar when `dims` is empty), shared between identical requests. */
@@ -120,6 +126,7 @@ export class GraphBuilder {
         initializer: this.initializers,
         input: this.inputs.map(vi),
         output: this.outputs.map(vi),
+        valueInfo: this.valueInfos.map(vi),
       }),
     });
     return onnx.ModelProto.encode(model).finish();

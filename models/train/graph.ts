@@ -99,6 +99,9 @@ export function buildForestModel(forest: Forest, classCodes: readonly number[], 
     'forest',
     'ai.onnx.ml',
   );
+  // The ONNX-ML shape inference of python3-onnx 1.12 leaves the outputs untyped.
+  g.declare(yLabel, DType.int64, ['M']);
+  g.declare(probs, DType.float, ['M', forest.classCount]);
   const shape = g.op1('Shape', [sv.label]);
   const forestLabel = g.op1('Reshape', [g.op1('Cast', [yLabel], { to: DType.int32 }, ['to']), shape]);
   const forestConf = g.op1('Reshape', [g.op1('ReduceMax', [probs], { axes: [1], keepdims: 0 }, ['axes', 'keepdims']), shape]);
