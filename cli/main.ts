@@ -13,6 +13,7 @@ import { createLogger } from './log.js';
 import { defaultModelDir } from './paths.js';
 import { ingestIntoLedger, ledgerCommand } from './ledger.js';
 import { registerTrain } from './train.js';
+import { registerEval } from './eval.js';
 
 const program = new Command();
 program.name('farmwatch').description('Satellite monitoring of farmland: change patches, clue lists, ledger').version('0.1.0');
@@ -153,6 +154,7 @@ function printSummary(s: RunSummary, outDir: string) {
 }
 
 registerTrain(program);
+registerEval(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isAppError(e)) {

@@ -134,11 +134,19 @@ function intersectionArea(a: Prepared, b: Prepared): number {
   if (a.bbox[0] >= b.bbox[2] || b.bbox[0] >= a.bbox[2] || a.bbox[1] >= b.bbox[3] || b.bbox[1] >= a.bbox[3]) return 0;
   try {
     return multiArea(polygonClipping.intersection(a.poly, b.poly));
+  } catch {
+    // Nearly coincident edges (a patch that traces its truth polygon, reprojected and back) trip
+    // polygon-clipping; on a shared 1 mm grid they coincide exactly, which it handles.
+  }
+  try {
+    return multiArea(polygonClipping.intersection(snap(a.poly), snap(b.poly)));
   } catch (err) {
     // polygon-clipping throws on some degenerate inputs; name the features so the data can be fixed.
     throw new VectorError('VECTOR_INVALID', `Cannot intersect ${a.id} with ${b.id}: ${(err as Error)?.message ?? String(err)}`, { feature: `${a.id},${b.id}` }, { cause: err });
   }
 }
+
+const snap = (poly: PcPolygon): PcPolygon => poly.map((ring) => ring.map(([x, y]) => [Math.round(x * 1000) / 1000, Math.round(y * 1000) / 1000] as [number, number]));
 
 /** Spatial index of prepared polygons; `search` returns indices whose boxes touch `bbox`. */
 function indexOf(items: readonly Prepared[]): (bbox: Prepared['bbox']) => number[] {
