@@ -167,13 +167,17 @@ export interface CaseList {
 export async function listCases(db: Queryable, filter: CaseFilter = {}, page: Page = {}): Promise<CaseList> {
   const pg = PageSchema.parse(page);
   const { sql, params } = whereOf(filter);
-  const r = await db.query<SummaryRow & { total: number }>(
-    `SELECT ${SUMMARY_COLS}, count(*) OVER ()::int AS total FROM cases c ${sql} ORDER BY ${ORDER[pg.order]} LIMIT ${pg.limit} OFFSET ${pg.offset}`,
-    params,
-  );
-  let total = r.rows[0]?.total ?? 0;
-  if (!r.rows.length && pg.offset > 0) total = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases c ${sql}`, params)).rows[0].n;
-  return { total, limit: pg.limit, offset: pg.offset, rows: r.rows.map(toSummary) };
+  // The page walks the order's index and joins the rest for its rows only; the total is a separate
+  // count (a window count would carry every matching row's columns through the sort).
+  const [r, n] = await Promise.all([
+    db.query<SummaryRow>(
+      `WITH p AS (SELECT c.id FROM cases c ${sql} ORDER BY ${ORDER[pg.order]} LIMIT ${pg.limit} OFFSET ${pg.offset})
+       SELECT ${SUMMARY_COLS} FROM p JOIN cases c ON c.id = p.id ORDER BY ${ORDER[pg.order]}`,
+      params,
+    ),
+    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases c ${sql}`, params),
+  ]);
+  return { total: n.rows[0].n, limit: pg.limit, offset: pg.offset, rows: r.rows.map(toSummary) };
 }
 
 export interface CaseDetail extends CaseSummary {
