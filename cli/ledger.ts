@@ -11,9 +11,11 @@ import { defaultLedgerDir, openLedger, STATUS_LABELS, type CaseFilter, type Case
 import { CLUE_FORMATS, exportBalanceXlsx, exportClues, type ClueFormat } from '../ledger/export/index.js';
 
 /** Where the ledger is: the server named by DATABASE_URL, else the embedded data directory. */
-export function ledgerLocation(db?: string): { url?: string; dir?: string } {
-  if (process.env.DATABASE_URL && !db) return { url: process.env.DATABASE_URL };
-  return { dir: db ?? defaultLedgerDir() };
+export function ledgerLocation(db?: string): { url?: string; dir?: string; schema?: string } {
+  // FARMWATCH_LEDGER_SCHEMA: several ledgers in one database (default schema `ledger`).
+  const schema = process.env.FARMWATCH_LEDGER_SCHEMA ? { schema: process.env.FARMWATCH_LEDGER_SCHEMA } : {};
+  if (process.env.DATABASE_URL && !db) return { url: process.env.DATABASE_URL, ...schema };
+  return { dir: db ?? defaultLedgerDir(), ...schema };
 }
 
 async function withLedger<T>(cmd: Command, f: (l: Ledger) => Promise<T>): Promise<T> {
