@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import type { DetectConfig } from '../config/index.js';
 import { loadVectorLayer, burnLayer, type VectorLayer } from './baseline/vectors.js';
 import { BaselineGroup, compileRules, detectChanges } from './change/index.js';
-import { checkBands, createClassifier, loadModel, resolveModelDir, type Classifier } from './classify/index.js';
-import { ImageryError } from './errors.js';
+import { checkBands, createClassifier, loadModel, resolveModelDir, type Classifier, type LoadedModel } from './classify/index.js';
+import { ImageryError, ModelError, OutputError } from './errors.js';
 import { gridBBox, pixelArea } from './geo/grid.js';
 import { closeScene, gridsOverlap, noOverlapError, openScene, readOnGrid, readWindow, type Scene } from './imagery/index.js';
 import { applyNormalization, fitNormalization, identityNormalization, type Normalization } from './normalize/index.js';
@@ -62,20 +62,76 @@ class StageClock {
 const LAYER_NAMES = ['baseline', 'townships', 'pbf', 'approved', 'filings'] as const;
 
 /**
- * Runs change detection for a pair of scenes end to end, in process, and writes the run folder:
- * patches.geojson, 线索清单 .xlsx, chips/, change.tif, summary.json. Everything is written to a
- * staging folder that replaces `config.out` only when the whole run succeeded.
- * @throws AppError subclasses for bad input (files, bands, CRS, overlap, model, config).
+ * Everything tile jobs need to know about a run, fixed once before the first tile: the grid and
+ * its tiles, the rules' derived numbers and the fitted radiometry. Plain JSON data, so one planner
+ * can hand it to any number of worker processes and every tile sees the same normalisation.
  */
-export async function runDetection(config: DetectConfig, ctx: StageContext): Promise<RunResult> {
+export interface RunPlan {
+  readonly version: 1;
+  readonly config: DetectConfig;
+  readonly mode: 'baseline' | 'transitions';
+  readonly grid: Grid;
+  readonly bands: readonly string[];
+  readonly pixelSizeM: number;
+  readonly halo: number;
+  readonly tiles: readonly Tile[];
+  readonly calibration: { before: Normalization | null; after: Normalization | null };
+  readonly normalization: Normalization;
+  /** Components below this many pixels that stay inside a tile are dropped per tile. */
+  readonly prunePixels: number;
+  /** Change codes whose patches join the site they touch (kept through pruning). */
+  readonly joiningCodes: readonly number[];
+  /** Classifier worker threads of the run (summary). */
+  readonly workers: number;
+  readonly model: { id: string; version: string; sha256?: string; kind: string };
+  readonly scenes: Record<'before' | 'after', { date: string | null; bands: unknown; dtype: string; scale: number }>;
+  /** When planning started (ms since epoch) and what planning cost, per stage. */
+  readonly startedAt: number;
+  readonly ms: Partial<Record<StageName, number>>;
+}
+
+/** One tile's share of the run: plain data (typed arrays; `toJsonPayload` for queues). */
+export interface TileResult {
+  readonly tile: string;
+  readonly index: number;
+  readonly components: TileComponents;
+  /** Baseline parcel index (0 = none) → pixels of the tile core in it, and those that show soil after. */
+  readonly parcels: { ids: Uint32Array; pixels: Uint32Array; soil: Uint32Array };
+  readonly ms: Partial<Record<StageName, number>>;
+}
+
+/** Open handles of a run in one process: scenes, vector layers, the model and its classifier. Not data. */
+export interface RunResources {
+  readonly before: Scene;
+  readonly after: Scene;
+  /** Given land-cover maps of either date (replace the model). */
+  readonly cover: readonly [Scene | null, Scene | null];
+  readonly layers: PatchLayers;
+  readonly model: LoadedModel;
+  readonly workers: number;
+  classifier: Classifier | null;
+  readonly ms: Partial<Record<StageName, number>>;
+  close(): Promise<void>;
+}
+
+export interface ResourceOptions {
+  /** Classifier threads; default `config.classify.workers` (at most the cores). */
+  workers?: number;
+  /** Turns a layer or truth URI into a local file (object stores); default: used as given. */
+  resolveFile?: (uri: string) => Promise<string>;
+  /** Skip the classifier (a finishing step reads imagery for chips only). */
+  noClassifier?: boolean;
+}
+
+/**
+ * Opens what a run reads: both scenes (checked against the model's bands and each other), the
+ * vector layers on the before grid, given land-cover maps and the classifier.
+ * @throws AppError subclasses for bad input (files, bands, CRS, overlap, model).
+ */
+export async function openRunResources(config: DetectConfig, ctx: StageContext, opts: ResourceOptions = {}): Promise<RunResources> {
   const clock = new StageClock();
-  const t0 = performance.now();
-  const outDir = resolve(config.out);
-  const staging = `${outDir}.partial-${process.pid}`;
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(join(staging, 'chips'), { recursive: true });
-  let classifier: Classifier | null = null;
   const scenes: Scene[] = [];
+  let classifier: Classifier | null = null;
   try {
     const { before, after, model } = await clock.time('open', async () => {
       const model = await loadModel(resolveModelDir(config.classify.model));
@@ -92,171 +148,279 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
       return { before, after, model };
     });
     const grid = before.info.grid;
-    const bands = model.card.input.bands.map((b) => b.name);
-    const mode = config.layers.baseline ? 'baseline' : 'transitions';
-    const pixelSizeM = groundPixelSize(grid);
-    const rules = compileRules(config.rules, mode, pixelSizeM);
-    const halo = model.card.contextPx + rules.haloPx;
-    const tiles = planTiles(grid, config.tiling.tileSize, halo);
-    ctx.log.info('run planned', { tiles: tiles.length, halo, mode, grid: `${grid.width}x${grid.height}`, crs: grid.crs.name, pixelSizeM });
-
     const layers: PatchLayers = await clock.time('layers', async () => {
       const out: Record<string, VectorLayer> = {};
       for (const name of LAYER_NAMES) {
         const file = config.layers[name];
-        if (file) out[name] = await loadVectorLayer(name, file, grid);
+        if (file) out[name] = await loadVectorLayer(name, opts.resolveFile ? await opts.resolveFile(file) : file, grid);
       }
       return out;
     });
-
-    const readRawPair = async (win: Window): Promise<{ b: RasterBlock; a: RasterBlock }> => {
-      const [b, a] = await Promise.all([
-        readWindow(before, win, bands, ctx.signal),
-        readOnGrid(after, grid, win, bands, { resampling: 'bilinear', signal: ctx.signal }),
-      ]);
-      return { b, a };
-    };
-
-    const workers = Math.max(1, Math.min(config.classify.workers ?? 2, cpus().length));
-    classifier = await createClassifier(model, { workers, threadsPerWorker: config.classify.threadsPerWorker });
-    const invariant = new Set<number>(config.normalize.invariantClasses.map((n) => LandCover[n]));
-
-    // Statistics come from a spread sample of tiles, read once: per-scene calibration of inputs that
-    // are not reflectance, then the relative normalisation of the after date onto the before date.
-    const { calibration, normalization } = await clock.time('normalize', async () => {
-      const sample: { b: RasterBlock; a: RasterBlock }[] = [];
-      // The centre (at most 512²) of each sampled tile: enough pixels for the fits, little memory.
-      for (const t of spreadSample(tiles, config.normalize.sampleTiles)) sample.push(await readRawPair(centreWindow(t.core, 512)));
-      const wantsPercentile = (dtype: string) =>
-        config.normalize.calibration === 'percentile' || (config.normalize.calibration === 'auto' && dtype === 'uint8');
-      const calibration = {
-        before: wantsPercentile(before.info.dtype) ? fitPercentileCalibration(sample.map((x) => x.b), config.normalize.reference) : null,
-        after: wantsPercentile(after.info.dtype) ? fitPercentileCalibration(sample.map((x) => x.a), config.normalize.reference) : null,
-      };
-      const pairs = sample.map(({ b, a }) => ({
-        before: calibration.before ? applyNormalization(b, calibration.before) : b,
-        after: calibration.after ? applyNormalization(a, calibration.after) : a,
-      }));
-      if (config.normalize.method === 'none') return { calibration, normalization: identityNormalization(bands, 'disabled in config') };
-      // Pseudo-invariant candidates: pixels both dates call the same cover without phenology
-      // (water, built). Crops ripen and fields are harvested between dates, so a fit over all
-      // pixels would "correct" real seasonal change.
-      const withCandidates = [];
-      let candidates = 0;
-      for (const pair of pairs) {
-        const [cb, ca] = await Promise.all([classifier!.classify(pair.before, ctx.signal), classifier!.classify(pair.after, ctx.signal)]);
-        const mask = Uint8Array.from(cb.classes, (c, p) => (c === ca.classes[p] && invariant.has(c) ? 1 : 0));
-        for (const v of mask) candidates += v;
-        withCandidates.push({ ...pair, candidates: mask });
-      }
-      // The anchors must span dark to bright, or the fitted gains are extrapolation (a scene whose
-      // only invariant cover is water); then fall back to pseudo-invariant pixels of any cover.
-      const span = brightnessSpan(withCandidates, true) / Math.max(1e-6, brightnessSpan(withCandidates, false));
-      const normalization =
-        candidates >= 1000 && span >= 0.25
-          ? fitNormalization(withCandidates)
-          : { ...fitNormalization(pairs), note: `invariant-class anchors too few (${candidates} px) or too narrow (${Math.round(span * 100)} % of the brightness range): fitted on all pixels` };
-      return { calibration, normalization };
-    });
-    if (calibration.before || calibration.after)
-      ctx.log.warn('input is not surface reflectance: bands calibrated by percentile matching (approximate)', { before: calibration.before?.bands, after: calibration.after?.bands });
-    /** Reads a window of both dates as comparable reflectance: calibrated, the after date normalised. */
-    const readPair = async (win: Window): Promise<{ b: RasterBlock; a: RasterBlock }> => {
-      const { b, a } = await readRawPair(win);
-      const bc = calibration.before ? applyNormalization(b, calibration.before) : b;
-      const ac = calibration.after ? applyNormalization(a, calibration.after) : a;
-      return { b: bc, a: applyNormalization(ac, normalization) };
-    };
-    ctx.log.info('normalisation fitted', { bands: normalization.bands, samples: normalization.samples });
-
     // Land cover given as maps (a user's own classification, or ground truth in tests) replaces the model.
-    const givenCover = await Promise.all(
+    const cover = (await Promise.all(
       [config.before.landcover, config.after.landcover].map(async (uri) => {
         if (!uri) return null;
         const s = await openScene(uri, { bands: { class: 1 }, scale: 1, offset: 0 });
         scenes.push(s);
         return s;
       }),
-    );
-    const readCover = async (s: Scene, win: Window): Promise<LandCoverBlock> => {
-      const block = await readOnGrid(s, grid, win, ['class'], { resampling: 'nearest', signal: ctx.signal });
-      const classes = Uint8Array.from(block.data[0], (v, p) => (block.valid[p] ? v : 0));
-      return { window: win, classes, confidence: Float32Array.from(classes, (c) => (c ? 1 : 0)) };
+    )) as [Scene | null, Scene | null];
+    const workers = opts.workers ?? Math.max(1, Math.min(config.classify.workers ?? 2, cpus().length));
+    if (!opts.noClassifier) classifier = await createClassifier(model, { workers, threadsPerWorker: config.classify.threadsPerWorker });
+    const res: RunResources = {
+      before,
+      after,
+      cover,
+      layers,
+      model,
+      workers,
+      classifier,
+      ms: clock.ms,
+      async close() {
+        const c = res.classifier;
+        res.classifier = null;
+        await c?.close().catch(() => undefined);
+        await Promise.all(scenes.map((s) => closeScene(s).catch(() => undefined)));
+      },
     };
-    const landCoverWriters = config.landcover
-      ? await Promise.all(['before', 'after'].map((d) => createLandCoverWriter(join(staging, `landcover_${d}.tif`), grid, `${model.card.id}@${model.card.version}`)))
-      : null;
-    const parcelPixels = new Uint32Array((layers.baseline?.features.length ?? 0) + 1);
-    // Pixels of each parcel that show soil (bare or disturbed) after: a parcel that is soil all
-    // over was harvested or ploughed; digging leaves the rest of the parcel as it was.
-    const parcelSoilPixels = new Uint32Array(parcelPixels.length);
-    const tileResults: TileComponents[] = [];
-    // Components that stay inside a tile and below the smallest mapping unit can never make a patch
-    // (unless they are earthworks that join a site), so they are dropped per tile.
-    const minMapped = Math.min(...Object.values(config.minArea).filter((v) => v > 0));
-    const prunePixels = Number.isFinite(minMapped) ? Math.floor(minMapped / (pixelSizeM * pixelSizeM * 1.01)) : 0;
-    const joiningCodes = new Set(mode === 'baseline' ? config.rules.transitions.flatMap((t, i) => (t.joinsNeighbours ? [i + 1] : [])) : []);
-    const processTile = async (tile: Tile) => {
-      ctx.signal?.throwIfAborted();
-      const { b, a } = await clock.time('read', () => readPair(tile.read));
-      const [lcB, lcA] = await clock.time('classify', () =>
-        Promise.all([
-          givenCover[0] ? readCover(givenCover[0], tile.read) : classifier!.classify(b, ctx.signal),
-          givenCover[1] ? readCover(givenCover[1], tile.read) : classifier!.classify(a, ctx.signal),
-        ]),
-      );
-      if (landCoverWriters)
-        await Promise.all([lcB, lcA].map((lc, i) => writeCore(landCoverWriters[i], tile.core, cropToCore(lc.classes, tile.read, tile.core))));
-      const burnt = await clock.time('rasterize', () => rasterizeLayers(layers, tile, mode, config.rules.groups.cropland));
-      const codes = await clock.time('change', () =>
-        detectChanges({ read: tile.read, core: tile.core, before: lcB, after: lcA, baselineGroup: burnt.group }, rules),
-      );
-      await clock.time('vectorize', () => {
-        const conf = new Float32Array(tile.core.width * tile.core.height);
-        const cb = cropToCore(lcB.confidence, tile.read, tile.core);
-        const ca = cropToCore(lcA.confidence, tile.read, tile.core);
-        for (let p = 0; p < conf.length; p++) conf[p] = Math.min(cb[p], ca[p]);
-        const afterCore = cropToCore(lcA.classes, tile.read, tile.core);
-        burnt.parcel.forEach((v, p) => {
-          parcelPixels[v]++;
-          if (afterCore[p] === LandCover.bare || afterCore[p] === LandCover.disturbed) parcelSoilPixels[v]++;
-        });
-        const labelled = labelTile({
-          window: tile.core,
-          codes,
-          layers: {
-            before: cropToCore(lcB.classes, tile.read, tile.core),
-            after: afterCore,
-            parcel: burnt.parcel,
-            township: burnt.township,
-            pbf: burnt.pbf,
-            approved: burnt.approved,
-            filings: burnt.filings,
-          },
-          weights: { conf },
-        });
-        tileResults[tile.index] = pruneTileComponents(labelled, prunePixels, joiningCodes);
-      });
-    };
-    try {
-      await runPool(tiles, workers + 1, processTile);
-      await Promise.all(landCoverWriters?.map((w) => w.close()) ?? []);
-    } catch (e) {
-      await Promise.all(landCoverWriters?.map((w) => w.abort()) ?? []);
-      throw e;
-    }
-    await classifier.close();
-    classifier = null;
+    return res;
+  } catch (e) {
+    await classifier?.close().catch(() => undefined);
+    await Promise.all(scenes.map((s) => closeScene(s).catch(() => undefined)));
+    throw e;
+  }
+}
 
+/** Reads a window of both dates as comparable reflectance: calibrated, the after date normalised. */
+function pairReader(plan: RunPlan, res: RunResources, signal?: AbortSignal) {
+  const raw = rawPairReader(plan.grid, plan.bands, res, signal);
+  const { calibration, normalization } = plan;
+  return async (win: Window): Promise<{ b: RasterBlock; a: RasterBlock }> => {
+    const { b, a } = await raw(win);
+    const bc = calibration.before ? applyNormalization(b, calibration.before) : b;
+    const ac = calibration.after ? applyNormalization(a, calibration.after) : a;
+    return { b: bc, a: applyNormalization(ac, normalization) };
+  };
+}
+
+function rawPairReader(grid: Grid, bands: readonly string[], res: RunResources, signal?: AbortSignal) {
+  return async (win: Window): Promise<{ b: RasterBlock; a: RasterBlock }> => {
+    const [b, a] = await Promise.all([readWindow(res.before, win, bands, signal), readOnGrid(res.after, grid, win, bands, { resampling: 'bilinear', signal })]);
+    return { b, a };
+  };
+}
+
+/**
+ * Plans a run: tiles of the before grid with the halo the model and rules need, and the
+ * radiometry fitted once on a spread sample of tiles (so every tile, wherever it runs, is
+ * normalised the same way).
+ */
+export async function planRun(config: DetectConfig, res: RunResources, ctx: StageContext, startedAt = ctx.now()): Promise<RunPlan> {
+  const clock = new StageClock();
+  const { before, after, model } = res;
+  const grid = before.info.grid;
+  const bands = model.card.input.bands.map((b) => b.name);
+  const mode = config.layers.baseline ? 'baseline' : 'transitions';
+  const pixelSizeM = groundPixelSize(grid);
+  const rules = compileRules(config.rules, mode, pixelSizeM);
+  const halo = model.card.contextPx + rules.haloPx;
+  const tiles = planTiles(grid, config.tiling.tileSize, halo);
+  ctx.log.info('run planned', { tiles: tiles.length, halo, mode, grid: `${grid.width}x${grid.height}`, crs: grid.crs.name, pixelSizeM });
+  const readRawPair = rawPairReader(grid, bands, res, ctx.signal);
+  const invariant = new Set<number>(config.normalize.invariantClasses.map((n) => LandCover[n]));
+  const classifier = res.classifier;
+  if (!classifier) throw new ModelError('CONFIG_INVALID', 'planning a run needs the classifier (openRunResources without noClassifier)', { stage: 'normalize' });
+
+  // Statistics come from a spread sample of tiles, read once: per-scene calibration of inputs that
+  // are not reflectance, then the relative normalisation of the after date onto the before date.
+  const { calibration, normalization } = await clock.time('normalize', async () => {
+    const sample: { b: RasterBlock; a: RasterBlock }[] = [];
+    // The centre (at most 512²) of each sampled tile: enough pixels for the fits, little memory.
+    for (const t of spreadSample(tiles, config.normalize.sampleTiles)) sample.push(await readRawPair(centreWindow(t.core, 512)));
+    const wantsPercentile = (dtype: string) =>
+      config.normalize.calibration === 'percentile' || (config.normalize.calibration === 'auto' && dtype === 'uint8');
+    const calibration = {
+      before: wantsPercentile(before.info.dtype) ? fitPercentileCalibration(sample.map((x) => x.b), config.normalize.reference) : null,
+      after: wantsPercentile(after.info.dtype) ? fitPercentileCalibration(sample.map((x) => x.a), config.normalize.reference) : null,
+    };
+    const pairs = sample.map(({ b, a }) => ({
+      before: calibration.before ? applyNormalization(b, calibration.before) : b,
+      after: calibration.after ? applyNormalization(a, calibration.after) : a,
+    }));
+    if (config.normalize.method === 'none') return { calibration, normalization: identityNormalization(bands, 'disabled in config') };
+    // Pseudo-invariant candidates: pixels both dates call the same cover without phenology
+    // (water, built). Crops ripen and fields are harvested between dates, so a fit over all
+    // pixels would "correct" real seasonal change.
+    const withCandidates = [];
+    let candidates = 0;
+    for (const pair of pairs) {
+      const [cb, ca] = await Promise.all([classifier.classify(pair.before, ctx.signal), classifier.classify(pair.after, ctx.signal)]);
+      const mask = Uint8Array.from(cb.classes, (c, p) => (c === ca.classes[p] && invariant.has(c) ? 1 : 0));
+      for (const v of mask) candidates += v;
+      withCandidates.push({ ...pair, candidates: mask });
+    }
+    // The anchors must span dark to bright, or the fitted gains are extrapolation (a scene whose
+    // only invariant cover is water); then fall back to pseudo-invariant pixels of any cover.
+    const span = brightnessSpan(withCandidates, true) / Math.max(1e-6, brightnessSpan(withCandidates, false));
+    const normalization =
+      candidates >= 1000 && span >= 0.25
+        ? fitNormalization(withCandidates)
+        : { ...fitNormalization(pairs), note: `invariant-class anchors too few (${candidates} px) or too narrow (${Math.round(span * 100)} % of the brightness range): fitted on all pixels` };
+    return { calibration, normalization };
+  });
+  if (calibration.before || calibration.after)
+    ctx.log.warn('input is not surface reflectance: bands calibrated by percentile matching (approximate)', { before: calibration.before?.bands, after: calibration.after?.bands });
+  ctx.log.info('normalisation fitted', { bands: normalization.bands, samples: normalization.samples });
+
+  const minMapped = Math.min(...Object.values(config.minArea).filter((v) => v > 0));
+  const prunePixels = Number.isFinite(minMapped) ? Math.floor(minMapped / (pixelSizeM * pixelSizeM * 1.01)) : 0;
+  const joiningCodes = mode === 'baseline' ? config.rules.transitions.flatMap((t, i) => (t.joinsNeighbours ? [i + 1] : [])) : [];
+  const sceneInfo = (s: Scene) => ({ date: s.info.acquired, bands: s.info.bands, dtype: s.info.dtype, scale: s.info.scale });
+  return {
+    version: 1,
+    config,
+    mode,
+    grid,
+    bands,
+    pixelSizeM,
+    halo,
+    tiles,
+    calibration,
+    normalization,
+    prunePixels,
+    joiningCodes,
+    workers: res.workers,
+    model: { id: model.card.id, version: model.card.version, sha256: model.card.sha256, kind: model.card.kind },
+    scenes: { before: sceneInfo(before), after: sceneInfo(after) },
+    startedAt,
+    ms: { ...res.ms, ...clock.ms },
+  };
+}
+
+export interface TileOptions {
+  /** Receives the land cover of the tile core as the run saw it (the in-process `--landcover` maps). */
+  onLandCover?: (tile: Tile, before: Uint8Array, after: Uint8Array) => Promise<void>;
+}
+
+/**
+ * One tile: read both dates (halo included), classify, burn the layers, apply the change rules,
+ * label the core's change pixels as components. The result depends only on the plan and the
+ * tile, so a retried or duplicated tile gives the same bytes.
+ */
+export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, ctx: StageContext, opts: TileOptions = {}): Promise<TileResult> {
+  ctx.signal?.throwIfAborted();
+  const clock = new StageClock();
+  const { config, mode } = plan;
+  const rules = compileRules(config.rules, mode, plan.pixelSizeM);
+  const readPair = pairReader(plan, res, ctx.signal);
+  const classifier = res.classifier;
+  const readCover = async (s: Scene, win: Window): Promise<LandCoverBlock> => {
+    const block = await readOnGrid(s, plan.grid, win, ['class'], { resampling: 'nearest', signal: ctx.signal });
+    const classes = Uint8Array.from(block.data[0], (v, p) => (block.valid[p] ? v : 0));
+    return { window: win, classes, confidence: Float32Array.from(classes, (c) => (c ? 1 : 0)) };
+  };
+  const classify = (s: Scene | null, block: RasterBlock) => {
+    if (s) return readCover(s, tile.read);
+    if (!classifier) throw new ModelError('CONFIG_INVALID', 'processing a tile needs the classifier', { stage: 'classify', tile: tile.id });
+    return classifier.classify(block, ctx.signal);
+  };
+  const { b, a } = await clock.time('read', () => readPair(tile.read));
+  const [lcB, lcA] = await clock.time('classify', () => Promise.all([classify(res.cover[0], b), classify(res.cover[1], a)]));
+  if (opts.onLandCover) await opts.onLandCover(tile, cropToCore(lcB.classes, tile.read, tile.core), cropToCore(lcA.classes, tile.read, tile.core));
+  const burnt = await clock.time('rasterize', () => rasterizeLayers(res.layers, tile, mode, config.rules.groups.cropland));
+  const codes = await clock.time('change', () => detectChanges({ read: tile.read, core: tile.core, before: lcB, after: lcA, baselineGroup: burnt.group }, rules));
+  // Pixels of each parcel that show soil (bare or disturbed) after: a parcel that is soil all
+  // over was harvested or ploughed; digging leaves the rest of the parcel as it was.
+  const counts = new Map<number, [number, number]>();
+  const components = await clock.time('vectorize', () => {
+    const conf = new Float32Array(tile.core.width * tile.core.height);
+    const cb = cropToCore(lcB.confidence, tile.read, tile.core);
+    const ca = cropToCore(lcA.confidence, tile.read, tile.core);
+    for (let p = 0; p < conf.length; p++) conf[p] = Math.min(cb[p], ca[p]);
+    const afterCore = cropToCore(lcA.classes, tile.read, tile.core);
+    burnt.parcel.forEach((v, p) => {
+      let c = counts.get(v);
+      if (!c) counts.set(v, (c = [0, 0]));
+      c[0]++;
+      if (afterCore[p] === LandCover.bare || afterCore[p] === LandCover.disturbed) c[1]++;
+    });
+    const labelled = labelTile({
+      window: tile.core,
+      codes,
+      layers: {
+        before: cropToCore(lcB.classes, tile.read, tile.core),
+        after: afterCore,
+        parcel: burnt.parcel,
+        township: burnt.township,
+        pbf: burnt.pbf,
+        approved: burnt.approved,
+        filings: burnt.filings,
+      },
+      weights: { conf },
+    });
+    // Components that stay inside a tile and below the smallest mapping unit can never make a
+    // patch (unless they are earthworks that join a site), so they are dropped per tile.
+    return pruneTileComponents(labelled, plan.prunePixels, new Set(plan.joiningCodes));
+  });
+  const ids = [...counts.keys()].sort((x, y) => x - y);
+  return {
+    tile: tile.id,
+    index: tile.index,
+    components,
+    parcels: { ids: Uint32Array.from(ids), pixels: Uint32Array.from(ids, (i) => counts.get(i)![0]), soil: Uint32Array.from(ids, (i) => counts.get(i)![1]) },
+    ms: clock.ms,
+  };
+}
+
+export interface FinishOptions {
+  /** Final run folder (local); replaced atomically. */
+  outDir: string;
+  /** Staging folder already holding part of the run (land-cover maps); default `<outDir>.partial-<pid>`. */
+  staging?: string;
+}
+
+/**
+ * Merges the tiles' components across tile edges, builds and types the patches, writes chips,
+ * overviews, the change raster, the clue list and summary.json into a staging folder that
+ * replaces `outDir` only when all of it succeeded.
+ * @throws RunError-like AppError when a tile of the plan has no result (a run is never finished with a hole).
+ */
+export async function finishRun(plan: RunPlan, res: RunResources, tileResults: readonly TileResult[], ctx: StageContext, opts: FinishOptions): Promise<RunResult> {
+  const clock = new StageClock();
+  const { config, grid, mode } = plan;
+  const { before, after, layers } = res;
+  const outDir = resolve(opts.outDir);
+  const byIndex = new Map(tileResults.map((t) => [t.index, t]));
+  const missing = plan.tiles.filter((t) => !byIndex.has(t.index));
+  if (missing.length || byIndex.size !== tileResults.length)
+    throw new OutputError('OUTPUT_FAILED', `run cannot finish: ${missing.length} of ${plan.tiles.length} tiles have no result (${missing.slice(0, 10).map((t) => t.id).join(', ')}${missing.length > 10 ? ', …' : ''})${byIndex.size !== tileResults.length ? '; some tiles came twice' : ''}`, { stage: 'finish', tiles: missing.map((t) => t.id) });
+  const staging = opts.staging ?? `${outDir}.partial-${process.pid}`;
+  if (!opts.staging) {
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(join(staging, 'chips'), { recursive: true });
+  }
+  try {
+    const ordered = plan.tiles.map((t) => byIndex.get(t.index)!);
+    const parcelPixels = new Uint32Array((layers.baseline?.features.length ?? 0) + 1);
+    const parcelSoilPixels = new Uint32Array(parcelPixels.length);
+    const stageMs: Record<string, number> = { ...plan.ms };
+    for (const r of ordered) {
+      r.parcels.ids.forEach((id, k) => {
+        parcelPixels[id] += r.parcels.pixels[k];
+        parcelSoilPixels[id] += r.parcels.soil[k];
+      });
+      for (const [s, v] of Object.entries(r.ms)) stageMs[s] = (stageMs[s] ?? 0) + (v ?? 0);
+    }
+    const joiningCodes = new Set(plan.joiningCodes);
     const components = await clock.time('vectorize', () => {
-      const merged = mergeTiles(tileResults);
+      const merged = mergeTiles(ordered.map((r) => r.components));
       if (mode !== 'baseline') return merged;
       return joinTouching(merged, joiningCodes, config.rules.joinMaxRatio);
     });
     const built = await clock.time('patches', () =>
       buildPatches(components, layers, {
         grid,
-        pixelSizeM,
+        pixelSizeM: plan.pixelSizeM,
         mode,
         rules: config.rules,
         minArea: config.minArea,
@@ -269,6 +433,7 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
       }),
     );
     ctx.log.info('patches built', { components: components.length, patches: built.patches.length, dropped: built.dropped });
+    const readPair = pairReader(plan, res, ctx.signal);
 
     await clock.time('chips', async () => {
       if (config.chips.enabled) await writeChips(built.patches, built.kept, staging, config, grid, readPair);
@@ -292,6 +457,7 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
         { iouThreshold: 0.3 },
       );
     });
+    for (const [s, v] of Object.entries(clock.ms)) stageMs[s] = (stageMs[s] ?? 0) + v;
 
     const megapixels = (grid.width * grid.height) / 1e6;
     const summary: RunSummary = {
@@ -300,23 +466,23 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
       inputs: {
         before: { uri: config.before.uri, date: before.info.acquired, bands: before.info.bands, dtype: before.info.dtype, scale: before.info.scale },
         after: { uri: config.after.uri, date: after.info.acquired, bands: after.info.bands, dtype: after.info.dtype, scale: after.info.scale },
-        grid: { width: grid.width, height: grid.height, crs: grid.crs.name, transform: grid.transform, pixelSizeM },
-        tiles: tiles.length,
-        haloPx: halo,
+        grid: { width: grid.width, height: grid.height, crs: grid.crs.name, transform: grid.transform, pixelSizeM: plan.pixelSizeM },
+        tiles: plan.tiles.length,
+        haloPx: plan.halo,
       },
       counts: countPatches(built.patches),
       dropped: built.dropped,
       layers: Object.fromEntries(Object.entries(layers).map(([k, l]) => [k, { ...(l as VectorLayer).stats, problems: [...(l as VectorLayer).stats.problems] }])),
-      calibration,
-      normalization,
-      model: { id: model.card.id, version: model.card.version, sha256: model.card.sha256, kind: model.card.kind, workers },
+      calibration: plan.calibration,
+      normalization: plan.normalization,
+      model: { ...plan.model, workers: plan.workers },
       timings: {
-        totalMs: Math.round(performance.now() - t0),
+        totalMs: Math.round(ctx.now() - plan.startedAt),
         megapixels,
         stages: Object.fromEntries(
-          STAGES.filter((s) => clock.ms[s] !== undefined).map((s) => [
+          STAGES.filter((s) => stageMs[s] !== undefined).map((s) => [
             s,
-            { ms: Math.round(clock.ms[s]), mpxPerSec: ['read', 'classify', 'rasterize', 'change', 'vectorize'].includes(s) ? round2(megapixels / (clock.ms[s] / 1000)) : null },
+            { ms: Math.round(stageMs[s]), mpxPerSec: ['read', 'classify', 'rasterize', 'change', 'vectorize'].includes(s) ? round2(megapixels / (stageMs[s] / 1000)) : null },
           ]),
         ),
       },
@@ -328,11 +494,55 @@ export async function runDetection(config: DetectConfig, ctx: StageContext): Pro
     await replaceDir(staging, outDir);
     return { outDir, patches: built.patches, summary };
   } catch (e) {
-    await classifier?.close().catch(() => undefined);
+    await rm(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/**
+ * Runs change detection for a pair of scenes end to end, in process, and writes the run folder:
+ * patches.geojson, 线索清单 .xlsx, chips/, change.tif, summary.json. Everything is written to a
+ * staging folder that replaces `config.out` only when the whole run succeeded. The same stage
+ * functions (plan, tiles, finish) run on BullMQ workers (workers/).
+ * @throws AppError subclasses for bad input (files, bands, CRS, overlap, model, config).
+ */
+export async function runDetection(config: DetectConfig, ctx: StageContext): Promise<RunResult> {
+  const startedAt = ctx.now();
+  const outDir = resolve(config.out);
+  const staging = `${outDir}.partial-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(join(staging, 'chips'), { recursive: true });
+  let res: RunResources | null = null;
+  try {
+    res = await openRunResources(config, ctx);
+    const plan = await planRun(config, res, ctx, startedAt);
+    const landCoverWriters = config.landcover
+      ? await Promise.all(['before', 'after'].map((d) => createLandCoverWriter(join(staging, `landcover_${d}.tif`), plan.grid, `${plan.model.id}@${plan.model.version}`)))
+      : null;
+    const onLandCover = landCoverWriters
+      ? (tile: Tile, b: Uint8Array, a: Uint8Array) => Promise.all([b, a].map((lc, i) => writeCore(landCoverWriters[i], tile.core, lc))).then(() => undefined)
+      : undefined;
+    const results: TileResult[] = [];
+    try {
+      const r = res;
+      await runPool(plan.tiles, res.workers + 1, async (tile) => {
+        results[tile.index] = await processTile(plan, r, tile, ctx, { onLandCover });
+      });
+      await Promise.all(landCoverWriters?.map((w) => w.close()) ?? []);
+    } catch (e) {
+      await Promise.all(landCoverWriters?.map((w) => w.abort()) ?? []);
+      throw e;
+    }
+    // The classifier's threads hold the model: free them before merging and writing.
+    const c = res.classifier;
+    res.classifier = null;
+    await c?.close();
+    return await finishRun(plan, res, results, ctx, { outDir, staging });
+  } catch (e) {
     await rm(staging, { recursive: true, force: true });
     throw e;
   } finally {
-    await Promise.all(scenes.map((s) => closeScene(s).catch(() => undefined)));
+    await res?.close();
   }
 }
 

@@ -2,7 +2,7 @@
  * Opening a GeoTIFF scene: structure validation, georeferencing, band naming, scaling, and the
  * block reader (decode, cache, assemble windows) that every read goes through.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Grid, Window } from '../types.js';
 import { AppError, ImageryError } from '../errors.js';
@@ -15,6 +15,7 @@ import {
   tagBytes,
   tagNumber,
   tagNumbers,
+  type ByteSource,
   type Ifd,
   type TiffFile,
 } from './tiff.js';
@@ -167,7 +168,7 @@ interface Raster {
 
 interface Internals {
   readonly path: string;
-  readonly fh: FileHandle;
+  readonly fh: ByteSource;
   readonly size: number;
   readonly image: Raster;
   readonly mask: Raster | null;
@@ -178,7 +179,7 @@ interface Internals {
 
 const internals = new WeakMap<Scene, Internals>();
 /** Safety net: closes the file of a scene that was dropped without closeScene. */
-const finalizer = new FinalizationRegistry<FileHandle>((fh) => void fh.close().catch(() => undefined));
+const finalizer = new FinalizationRegistry<ByteSource>((fh) => void fh.close().catch(() => undefined));
 
 /**
  * @internal The private state of a scene.
@@ -381,7 +382,7 @@ async function rasterFromIfd(t: TiffFile, ifd: Ifd, what: string, nodataFill: nu
 function resolvePath(uri: string): string {
   if (uri.startsWith('file:')) return fileURLToPath(uri);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
-    throw new ImageryError('UNSUPPORTED_FORMAT', `${uri}: only local files are supported (got a ${uri.split(':')[0]} URI)`, { file: uri });
+    throw new ImageryError('UNSUPPORTED_FORMAT', `${uri}: only local files and s3:// objects are supported (got a ${uri.split(':')[0]} URI)`, { file: uri });
   }
   return uri;
 }
@@ -389,7 +390,7 @@ function resolvePath(uri: string): string {
 /**
  * Opens a GeoTIFF and validates its structure: every block's offset and size is checked against
  * the file size up front, so a truncated file fails here rather than during reads.
- * @param uri local path or file: URL
+ * @param uri local path, file: URL or s3:// URI (ranged reads)
  * @param opts band mapping, scale/offset, NoData and date overrides
  * @returns the scene; call `closeScene` when done with it
  * @throws ImageryError FILE_NOT_FOUND (missing/unreadable), UNSUPPORTED_FORMAT (not a TIFF,
@@ -398,6 +399,21 @@ function resolvePath(uri: string): string {
  *   option is not YYYY-MM-DD).
  */
 export async function openScene(uri: string, opts: SceneOptions = {}): Promise<Scene> {
+  // Objects on S3 are read with ranged GETs (storage/), loaded only when such a URI is used.
+  if (uri.startsWith('s3://')) {
+    const { openRangeSource } = await import('../../storage/index.js');
+    const { size, source } = await openRangeSource(uri).catch((e: unknown) => {
+      const code = e instanceof AppError ? e.code : 'FILE_NOT_FOUND';
+      throw new ImageryError(code, `${uri}: cannot open the image object: ${(e as Error).message}`, { file: uri }, { cause: e, retryable: e instanceof AppError && e.retryable });
+    });
+    try {
+      return await describe(source, uri, uri, size, opts);
+    } catch (e) {
+      await source.close().catch(() => undefined);
+      if (e instanceof AppError) throw e;
+      throw new ImageryError('CORRUPT_FILE', `${uri}: cannot read the TIFF structure: ${(e as Error).message}`, { file: uri }, { cause: e });
+    }
+  }
   const path = resolvePath(uri);
   let size: number;
   try {
@@ -409,7 +425,7 @@ export async function openScene(uri: string, opts: SceneOptions = {}): Promise<S
     const code = (e as NodeJS.ErrnoException).code;
     throw new ImageryError('FILE_NOT_FOUND', `${path}: image file not found${code && code !== 'ENOENT' ? ` (${code})` : ''}`, { file: path }, { cause: e });
   }
-  let fh: FileHandle;
+  let fh: ByteSource;
   try {
     fh = await open(path, 'r');
   } catch (e) {
@@ -425,7 +441,7 @@ export async function openScene(uri: string, opts: SceneOptions = {}): Promise<S
   }
 }
 
-async function describe(fh: FileHandle, path: string, uri: string, size: number, opts: SceneOptions): Promise<Scene> {
+async function describe(fh: ByteSource, path: string, uri: string, size: number, opts: SceneOptions): Promise<Scene> {
   const t = await parseTiff(fh, path, size);
   const ifd0 = t.ifds[0];
 

@@ -7,8 +7,13 @@
  * (tile offsets/byte counts) as little-endian even in big-endian files and fetches them one
  * 4–8-byte read per block; here all block offsets are read once, up front, and validated.
  */
-import type { FileHandle } from 'node:fs/promises';
 import { ImageryError } from '../errors.js';
+
+/** Random access to a file's bytes: a local ByteSource, or ranged GETs on an object store (storage/). */
+export interface ByteSource {
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
 
 /** TIFF tag numbers used by the reader (TIFF 6.0, GeoTIFF 1.1, GDAL private tags). */
 export const Tag = {
@@ -68,7 +73,7 @@ export interface Ifd {
 /** An open TIFF file with its IFD chain parsed. */
 export interface TiffFile {
   readonly path: string;
-  readonly fh: FileHandle;
+  readonly fh: ByteSource;
   readonly size: number;
   readonly littleEndian: boolean;
   readonly bigTiff: boolean;
@@ -86,7 +91,7 @@ const corrupt = (path: string, problem: string, extra: Record<string, unknown> =
  * Reads `length` bytes at `offset`.
  * @throws ImageryError CORRUPT_FILE when the range extends past the end of the file.
  */
-export async function readExact(fh: FileHandle, path: string, size: number, offset: number, length: number, what: string): Promise<Uint8Array> {
+export async function readExact(fh: ByteSource, path: string, size: number, offset: number, length: number, what: string): Promise<Uint8Array> {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
     throw corrupt(path, `${what} at byte ${offset} (+${length} bytes) extends past the end of the file (${size} bytes): the file is truncated or corrupt`);
   }
@@ -117,7 +122,7 @@ const MAGIC_HINTS: [number[], string][] = [
  * @throws ImageryError UNSUPPORTED_FORMAT when the file is not a TIFF; CORRUPT_FILE when the
  *   header or an IFD is truncated or malformed.
  */
-export async function parseTiff(fh: FileHandle, path: string, size: number): Promise<TiffFile> {
+export async function parseTiff(fh: ByteSource, path: string, size: number): Promise<TiffFile> {
   if (size === 0) throw corrupt(path, 'the file is empty (0 bytes)');
   const head = await readExact(fh, path, size, 0, Math.min(16, size), 'header');
   const bom = (head[0] << 8) | head[1];
@@ -160,7 +165,7 @@ export async function parseTiff(fh: FileHandle, path: string, size: number): Pro
 }
 
 async function parseIfd(
-  fh: FileHandle,
+  fh: ByteSource,
   path: string,
   size: number,
   le: boolean,
