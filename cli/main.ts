@@ -14,6 +14,7 @@ import { defaultModelDir } from './paths.js';
 import { ingestIntoLedger, ledgerCommand } from './ledger.js';
 import { registerTrain } from './train.js';
 import { registerEval } from './eval.js';
+import { registerRuns } from './runs.js';
 
 const program = new Command();
 program.name('farmwatch').description('Satellite monitoring of farmland: change patches, clue lists, ledger').version('0.1.0');
@@ -155,6 +156,7 @@ function printSummary(s: RunSummary, outDir: string) {
 
 registerTrain(program);
 registerEval(program);
+registerRuns(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isAppError(e)) {
