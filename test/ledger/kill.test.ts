@@ -63,8 +63,9 @@ describe.each(['embedded', 'server'] as const)('kill during ingest (%s)', (backe
     const before = await snapshot(l);
     await l.close();
 
-    // 3000 patches write 12 observation batches, identity, cases and 4 event batches: kill after a random one.
-    const killAt = 2 + Math.floor(Math.random() * 15);
+    // Progress lines: run, 12 observation batches, identity, cases, 3 event batches. Kill after a random
+    // one of the first 14 (at least the case inserts and all events are still to come, so the commit is far).
+    const killAt = 2 + Math.floor(Math.random() * 13);
     const { lines, signal } = await ingestAndKill(where, schema, killAt);
     expect(signal).toBe('SIGKILL');
     expect(lines.filter((x) => x.startsWith('progress')).length).toBeGreaterThanOrEqual(killAt);
