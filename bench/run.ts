@@ -97,3 +97,7 @@ if (results.length >= 2) {
 }
 const v = benchVectorize();
 console.log(`\nvectoriser alone: ${JSON.stringify(v)}`);
+
+// Distributed runs (BullMQ workers, imagery on a local S3 server; 1 vs 2 worker processes on a
+// 10 000² scene) take minutes more: FW_BENCH_DISTRIBUTED=1 adds them (bench/distributed.ts).
+if (process.env.FW_BENCH_DISTRIBUTED) await import('./distributed.js');

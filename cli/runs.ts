@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseScheduleConfig, registerSchedules, tickNow } from '../catalog/schedule.js';
 import { ConfigError } from '../pipeline/errors.js';
-import { readText } from '../storage/index.js';
+import { readText, storageStats } from '../storage/index.js';
 import { RedisConfigSchema, WorkerConfigSchema } from '../workers/config.js';
 import { jsonLogger } from '../workers/log.js';
 import { followRun, progressLine } from '../workers/progress.js';
@@ -49,7 +49,7 @@ export function registerRuns(program: Command): void {
         stopping = true;
         log.info('stopping: finishing active jobs', { signal: sig });
         void w.close().then(() => {
-          log.info('stopped');
+          log.info('stopped', { storage: storageStats });
           process.exit(0);
         });
       };

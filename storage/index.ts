@@ -44,7 +44,7 @@ export function joinUri(base: string, ...parts: string[]): string {
 export const fileUri = (path: string): string => pathToFileURL(resolve(path)).href;
 
 /** Bytes moved by this process, per scheme: the benchmark and tests read them. */
-export const storageStats = { s3BytesRead: 0, s3Requests: 0, s3BytesWritten: 0 };
+export const storageStats = { s3BytesRead: 0, s3Requests: 0, s3BytesWritten: 0, /** Of s3BytesRead: ranged reads (imagery). */ s3RangeBytesRead: 0, s3RangeRequests: 0 };
 
 let client: S3Client | null = null;
 /** The process's S3 client, built from the environment on first use. */
@@ -254,6 +254,8 @@ export async function openRangeSource(uri: string): Promise<{ size: number; sour
         const bytes = await bodyBytes(r.Body);
         storageStats.s3BytesRead += bytes.length;
         storageStats.s3Requests++;
+        storageStats.s3RangeBytesRead += bytes.length;
+        storageStats.s3RangeRequests++;
         if (bytes.length !== end - start) throw new Error(`range ${start}-${end - 1}: got ${bytes.length} bytes`);
         return bytes;
       } catch (e) {

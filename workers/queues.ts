@@ -53,6 +53,9 @@ export class Queues {
     const connection = redisConnection(cfg.url);
     this.runs = new Queue(RUNS_QUEUE, { connection, prefix: cfg.prefix });
     this.flow = new FlowProducer({ connection: redisConnection(cfg.url), prefix: cfg.prefix });
+    // Connection errors during a Redis outage: commands wait and go through after the reconnect.
+    this.runs.on('error', () => undefined);
+    this.flow.on('error', () => undefined);
   }
 
   /**

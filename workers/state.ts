@@ -36,7 +36,11 @@ export interface RunRecord {
 
 /** A Redis connection that waits through outages instead of failing commands (BullMQ's rule too). */
 export function redisConnection(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+  const r = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+  // ioredis reconnects by itself and queues commands meanwhile; workers log outages from BullMQ's
+  // own 'error' events, so the connection's are not thrown as unhandled.
+  r.on('error', () => undefined);
+  return r;
 }
 
 export class RunStore {
