@@ -48,9 +48,9 @@ function runChild(dir: string, workers: number): ChildResult {
 }
 
 /** Raw ONNX inference (session.run only) on a spread sample of the scene's own tiles. */
-async function rawInference(dir: string, threads: number): Promise<number> {
+async function rawInference(dir: string, threads: number, modelDir = defaultModelDir()): Promise<number> {
   const m = await readManifest(dir);
-  const model = await loadModel(defaultModelDir());
+  const model = await loadModel(modelDir);
   const scene = await openScene(join(dir, m.files.before));
   try {
     const tiles = spreadSample(planTiles(scene.info.grid, 1024, model.card.contextPx), 6);
@@ -79,6 +79,11 @@ for (const size of sizes) {
   const raw2 = await rawInference(dir, 2);
   results.push({ size, run, raw1, raw2 });
 }
+// The trained default (random forest over the same features) on the first scene's tiles.
+const trained = join(root, 'models', 'landcover-rf-v1');
+const firstScene = await ensureScene(sizes[0]);
+const trained1 = await rawInference(firstScene, 1, trained);
+const trained2 = await rawInference(firstScene, 2, trained);
 
 for (const { size, run, raw1, raw2 } of results) {
   const mpx = run.timings.megapixels;
@@ -95,6 +100,7 @@ if (results.length >= 2) {
   const [a, b] = [results[0], results.at(-1)!];
   console.log(`\npeak RSS: ${a.run.maxRssMB} MB at ${a.size}² vs ${b.run.maxRssMB} MB at ${b.size}² (${fmt(b.run.timings.megapixels / a.run.timings.megapixels)}× the pixels, ${fmt(b.run.maxRssMB / a.run.maxRssMB, 2)}× the memory)`);
 }
+console.log(`\ntrained model landcover-rf-v1, raw ONNX inference on 1024² tiles: ${fmt(trained1)} Mpx/s with 1 thread, ${fmt(trained2)} Mpx/s with 2 threads (spectral-v1 on the same tiles: ${fmt(results[0].raw1)} / ${fmt(results[0].raw2)})`);
 const v = benchVectorize();
 console.log(`\nvectoriser alone: ${JSON.stringify(v)}`);
 

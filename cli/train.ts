@@ -19,8 +19,12 @@ export const defaultDataRoot = (): string => resolve(packageRoot(), '..', 'share
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-/** Adds a weak-label source from a county's baseline survey to a spec and renames the model. */
-export function withBaseline(spec: TrainSpec, o: { baseline: string; images: string[]; field?: string; bands?: Record<string, number>; scale?: number; id?: string }): TrainSpec {
+/**
+ * Calibrates a spec to a county: weak labels from its baseline survey on its own images replace
+ * the spec's labelled sources (kept with `keepGeneric`). Measured on the sample county, mixing in
+ * other sensors' pixels cost more than it gave: they describe other spectra than the county's.
+ */
+export function withBaseline(spec: TrainSpec, o: { baseline: string; images: string[]; field?: string; bands?: Record<string, number>; scale?: number; id?: string; keepGeneric?: boolean }): TrainSpec {
   if (o.images.length === 0) throw new ConfigError('CONFIG_INVALID', '--baseline needs at least one --image of the county', {});
   const source = SourceSchema.parse({
     kind: 'baseline',
@@ -33,8 +37,9 @@ export function withBaseline(spec: TrainSpec, o: { baseline: string; images: str
   return {
     ...spec,
     id: o.id ?? `${spec.id}-calibrated`,
-    description: `${spec.description} Calibrated with weak labels from the baseline survey ${o.baseline} on ${o.images.join(', ')}.`,
-    sources: [...spec.sources, source],
+    description: `Land-cover forest calibrated to one county: weak labels from its baseline survey ${o.baseline} on ${o.images.join(', ')}${o.keepGeneric ? `, with the labelled sources of ${spec.id}` : ''}. Features and rule memberships as in ${spec.id}; classes absent from the survey are decided by the spectral-v1 rules.`,
+    sources: o.keepGeneric ? [...spec.sources, source] : [source],
+    evaluate: o.keepGeneric ? spec.evaluate : [],
   };
 }
 
@@ -49,6 +54,7 @@ export function registerTrain(program: Command): void {
     .option('--baseline <file>', 'baseline land-use survey (GeoJSON with DLBM) for weak labels on the county images')
     .option('--image <tif>', 'county image for weak labels (repeatable)', collect, [] as string[])
     .option('--field <name>', 'attribute of the baseline holding the land-use code', 'DLBM')
+    .option('--keep-generic', 'with --baseline: also keep the spec\'s labelled sources (other sensors)')
     .option('--bands <map>', 'band mapping of the county images, e.g. blue=1,green=2,red=3,nir=4')
     .option('--scale <k>', 'multiplier from stored value to reflectance for the county images')
     .option('--json-log', 'log JSON lines')
@@ -56,7 +62,7 @@ export function registerTrain(program: Command): void {
       const log = createLogger({ json: Boolean(o.jsonLog) });
       let spec = loadTrainSpec(resolve(o.spec), resolve(o.data));
       if (o.baseline)
-        spec = withBaseline(spec, { baseline: o.baseline, images: o.image, field: o.field, bands: o.bands ? parseBandMapping(o.bands) : undefined, scale: o.scale !== undefined ? Number(o.scale) : undefined, id: o.id });
+        spec = withBaseline(spec, { baseline: o.baseline, images: o.image, field: o.field, bands: o.bands ? parseBandMapping(o.bands) : undefined, scale: o.scale !== undefined ? Number(o.scale) : undefined, id: o.id, keepGeneric: Boolean(o.keepGeneric) });
       else if (o.id) spec = { ...spec, id: o.id };
       const outDir = resolve(o.out ?? join('models', spec.id));
       const command = ['npx farmwatch train', ...process.argv.slice(process.argv.indexOf('train') + 1)].join(' ');

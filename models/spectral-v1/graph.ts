@@ -31,6 +31,8 @@ export interface SpectralV1Values {
   readonly confidence: string;
   /** 1 where all four bands are > 0 in sum (the graph's own no-data test), float32 [N, 1, H, W]. */
   readonly valid: string;
+  /** Fuzzy membership of each rule class, float32 [N, 1, H, W], by class name. */
+  readonly scores: Readonly<Record<string, string>>;
 }
 
 /**
@@ -124,7 +126,7 @@ export function addSpectralV1(g: GraphBuilder, x: string): SpectralV1Values {
   const index = g.op1('ArgMax', [g.op1('Concat', classScores, { axis: 1 }, ['axis'], 'scores')], { axis: 1, keepdims: 0 }, ['axis', 'keepdims']);
   const label = g.op1('Gather', [g.constI32(CLASS_RULES.map((r) => r.code)), index], { axis: 0 }, ['axis']);
   const confidence = div(best, add(total, c(CONFIDENCE_FLOOR)));
-  return { features, label, confidence, valid };
+  return { features, label, confidence, valid, scores: Object.fromEntries(CLASS_RULES.map((r, i) => [r.name, classScores[i]])) };
 }
 
 /** Builds the model; deterministic (same rules → same bytes). */

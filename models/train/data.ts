@@ -89,6 +89,8 @@ export interface BaselineSource {
   readonly dlbm: Readonly<Record<string, TargetName>>;
   /** Pixels within this many pixels of another class are dropped (mixed pixels, registration). */
   readonly erodePx: number;
+  /** Keep a survey label only where spectral-v1 sees a compatible surface ({@link WEAK_LABEL_CONSISTENT}). */
+  readonly consistency: boolean;
   readonly maxPerClass: number;
   readonly tileSize: number;
 }
@@ -150,7 +152,30 @@ class ClassReservoirs {
 }
 
 /** Turns labelled tiles into sampled feature rows (cloud, shadow and no-data per the rule base excluded). */
-async function sampleTiles(session: ort.InferenceSession, tiles: AsyncIterable<LabelledTile>, reservoirs: ClassReservoirs): Promise<void> {
+/**
+ * Which spectral-v1 classes a weak label may show and still be taken: land use is not land cover
+ * (a village parcel holds gardens and trees, a cropland parcel this year's new building), so a
+ * survey label is kept only where the physical rules see a compatible surface. The forest then
+ * learns the county's own boundaries inside these broad families.
+ */
+export const WEAK_LABEL_CONSISTENT: Readonly<Record<TargetName, readonly LandCoverName[]>> = {
+  water: ['water'],
+  tree: ['tree', 'orchard'],
+  orchard: ['orchard', 'tree'],
+  herbaceous: ['herbaceous', 'bare'],
+  'green-or-bare': ['herbaceous', 'bare'],
+  bare: ['bare', 'disturbed'],
+  disturbed: ['bare', 'disturbed'],
+  // Yards, building sites and film-covered beds are bare or herbaceous to the rules: labelling
+  // them built or greenhouse would teach the learner that bare soil is built.
+  built: ['built'],
+  greenhouse: ['greenhouse'],
+};
+
+async function sampleTiles(session: ort.InferenceSession, tiles: AsyncIterable<LabelledTile>, reservoirs: ClassReservoirs, consistent?: Readonly<Record<TargetName, readonly LandCoverName[]>>): Promise<void> {
+  // Per target code, the rule classes accepted (null = any).
+  const allowed = new Map<number, Set<number>>();
+  if (consistent) for (const [t, names] of Object.entries(consistent)) allowed.set(targetCode(t as TargetName), new Set(names.map((n) => LandCover[n])));
   const F = LEARNER_FEATURES.length;
   for await (const t of tiles) {
     const { features, ruleLabel } = await featurePlanes(session, t.block);
@@ -166,6 +191,7 @@ async function sampleTiles(session: ort.InferenceSession, tiles: AsyncIterable<L
         const p = (y + oy) * bw + (x + ox);
         const rule = ruleLabel[p];
         if (!t.block.valid[p] || rule === LandCover.nodata || rule === LandCover.cloud || rule === LandCover.shadow) continue;
+        if (consistent && !allowed.get(code)?.has(rule)) continue;
         const f = new Float32Array(F);
         for (let k = 0; k < F; k++) f[k] = features[k * n + p];
         if (code === GREEN_OR_BARE) code = f[NDVI_COLUMN] >= GREEN_NDVI ? LandCover.herbaceous : LandCover.bare;
@@ -297,6 +323,6 @@ export async function baselineRows(session: ort.InferenceSession, src: BaselineS
       }
     }
   }
-  await sampleTiles(session, tiles(), reservoirs);
+  await sampleTiles(session, tiles(), reservoirs, src.consistency ? WEAK_LABEL_CONSISTENT : undefined);
   return reservoirs.toRows(src.name, targets, src.images.map((_, i) => `image ${i + 1}`));
 }

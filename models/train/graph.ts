@@ -8,15 +8,27 @@
  * labelled data has clouds, so a learner could not know them.
  */
 import { DType, GraphBuilder } from '../lib/onnx-graph.js';
-import { BAND_ORDER, CONTEXT_PX, INPUT_NAME, OPSET, addSpectralV1 } from '../spectral-v1/graph.js';
+import { BAND_ORDER, CONTEXT_PX, INPUT_NAME, OPSET, addSpectralV1, type SpectralV1Values } from '../spectral-v1/graph.js';
 import type { FeatureName } from '../spectral-v1/rules.js';
 import { LandCover } from '../../pipeline/types.js';
 import type { Forest } from './forest.js';
 
 export { BAND_ORDER, CONTEXT_PX, INPUT_NAME, OPSET };
 
-/** Features the learner sees, in column order. `sum4` is left out: it is blue+green+red+nir. */
-export const LEARNER_FEATURES: readonly FeatureName[] = ['blue', 'green', 'red', 'nir', 'vis', 'ndvi', 'ndwi', 'bri', 'white', 'hot', 'ndviMean', 'visMean', 'ndviStd', 'nirMean', 'nirCv', 'planarity'];
+/** Surface classes of the rule base whose memberships the learner also sees. */
+const RULE_SCORES = ['water', 'tree', 'orchard', 'herbaceous', 'bare', 'disturbed', 'built', 'greenhouse'] as const;
+
+/**
+ * Features the learner sees, in column order: the spectral-v1 features (`sum4` left out: it is
+ * blue+green+red+nir) and the rule base's class memberships, so the learner starts from the
+ * physical rules and learns where a county or sensor departs from them (stacking).
+ */
+export const LEARNER_FEATURES: readonly string[] = [
+  ...(['blue', 'green', 'red', 'nir', 'vis', 'ndvi', 'ndwi', 'bri', 'white', 'hot', 'ndviMean', 'visMean', 'ndviStd', 'nirMean', 'nirCv', 'planarity'] satisfies FeatureName[]),
+  ...RULE_SCORES.map((c) => `rule_${c}`),
+];
+
+const plane = (sv: SpectralV1Values, f: string): string => (f.startsWith('rule_') ? sv.scores[f.slice(5)] : sv.features[f as FeatureName]);
 
 function inputOf(g: GraphBuilder): string {
   return g.input({ name: INPUT_NAME, dtype: DType.float, shape: ['N', 4, 'H', 'W'], doc: 'surface reflectance 0..1, bands blue, green, red, nir' });
@@ -30,24 +42,30 @@ function inputOf(g: GraphBuilder): string {
 export function buildFeatureModel(): Uint8Array {
   const g = new GraphBuilder();
   const sv = addSpectralV1(g, inputOf(g));
-  const stack = g.op1('Concat', LEARNER_FEATURES.map((f) => sv.features[f]), { axis: 1 }, ['axis'], 'features');
+  const stack = g.op1('Concat', LEARNER_FEATURES.map((f) => plane(sv, f)), { axis: 1 }, ['axis'], 'features');
   g.output(stack, { name: 'features', dtype: DType.float, shape: ['N', LEARNER_FEATURES.length, 'H', 'W'] });
   g.output(sv.label, { name: 'rule_label', dtype: DType.int32, shape: ['N', 'H', 'W'] });
   return g.build({ name: 'farmwatch-features', doc: 'Per-pixel features of trained farmwatch models', opset: OPSET, producer: 'farmwatch models/train/graph.ts', version: '1' });
 }
 
+/** Classes the rule base decides: cloud, shadow, and surface classes absent from the forest. */
+export function ruleDecidedClasses(forestCodes: readonly number[]): number[] {
+  const rule = [LandCover.cloud, LandCover.shadow, ...RULE_SCORES.map((c) => LandCover[c])];
+  return rule.filter((c) => !forestCodes.includes(c));
+}
+
 /**
  * The trained classifier: features → `TreeEnsembleClassifier` (leaf weights = class frequency /
  * trees, so the scores are the forest's averaged probabilities) → `label` int32 [N, H, W] and
- * `confidence` (the winning probability) float32 [N, H, W]; cloud and shadow from spectral-v1
- * override the forest.
+ * `confidence` (the winning probability) float32 [N, H, W]; spectral-v1 decides cloud, shadow and
+ * the classes the forest has no examples of.
  */
 export function buildForestModel(forest: Forest, classCodes: readonly number[], meta: { name: string; version: string; doc: string }): { bytes: Uint8Array; nodeCount: number } {
   if (classCodes.length !== forest.classCount) throw new Error(`forest has ${forest.classCount} classes, ${classCodes.length} codes given`);
   const g = new GraphBuilder();
   const sv = addSpectralV1(g, inputOf(g));
   const F = LEARNER_FEATURES.length;
-  const stack = g.op1('Concat', LEARNER_FEATURES.map((f) => sv.features[f]), { axis: 1 }, ['axis'], 'features');
+  const stack = g.op1('Concat', LEARNER_FEATURES.map((f) => plane(sv, f)), { axis: 1 }, ['axis'], 'features');
   const rows = g.op1('Reshape', [g.op1('Transpose', [stack], { perm: [0, 2, 3, 1] }, ['perm']), g.constI64([-1, F])]);
 
   const nodes = { tree: [] as number[], id: [] as number[], feature: [] as number[], mode: [] as string[], value: [] as number[], yes: [] as number[], no: [] as number[] };
@@ -105,7 +123,10 @@ export function buildForestModel(forest: Forest, classCodes: readonly number[], 
   const shape = g.op1('Shape', [sv.label]);
   const forestLabel = g.op1('Reshape', [g.op1('Cast', [yLabel], { to: DType.int32 }, ['to']), shape]);
   const forestConf = g.op1('Reshape', [g.op1('ReduceMax', [probs], { axes: [1], keepdims: 0 }, ['axes', 'keepdims']), shape]);
-  const masked = g.op1('Or', [g.op1('Equal', [sv.label, g.constI32([LandCover.cloud], [])]), g.op1('Equal', [sv.label, g.constI32([LandCover.shadow], [])])]);
+  // The rules decide cloud, shadow and any class the forest never saw (it cannot predict those).
+  const masked = ruleDecidedClasses(classCodes)
+    .map((code) => g.op1('Equal', [sv.label, g.constI32([code], [])]))
+    .reduce((a, b) => g.op1('Or', [a, b]));
   const label = g.op1('Where', [masked, sv.label, forestLabel]);
   const confidence = g.op1('Where', [masked, sv.confidence, forestConf]);
   g.output(label, { name: 'label', dtype: DType.int32, shape: ['N', 'H', 'W'], doc: 'LandCover code (pipeline/types.ts)' });

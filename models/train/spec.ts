@@ -67,6 +67,7 @@ const baselineSource = z.object({
   field: z.string().default('DLBM'),
   dlbm: z.record(z.string().regex(/^\d{2,4}$/), target).default(DEFAULT_DLBM_TARGETS),
   erodePx: z.number().int().min(0).max(5).default(1),
+  consistency: z.boolean().default(true).describe('Keep a survey label only where the spectral-v1 rules see a compatible surface'),
   maxPerClass: z.number().int().positive().default(20_000),
   tileSize: z.number().int().min(64).default(512),
 });

@@ -11,7 +11,7 @@ import { LandCover, landCoverName, type Logger } from '../../pipeline/types.js';
 import { FEEDS } from '../spectral-v1/build.js';
 import { baselineRows, labelRasterRows, openFeatureSession, type Rows } from './data.js';
 import { fitForest, forestNodeCount, predictForest, type Forest, type ForestOptions } from './forest.js';
-import { CONTEXT_PX, INPUT_NAME, LEARNER_FEATURES, buildForestModel } from './graph.js';
+import { CONTEXT_PX, INPUT_NAME, LEARNER_FEATURES, buildForestModel, ruleDecidedClasses } from './graph.js';
 import { scoreClasses, type ClassMetric } from './metrics.js';
 import type { TrainSpec } from './spec.js';
 import type { ReflectanceReference } from '../../pipeline/normalize/calibrate.js';
@@ -91,7 +91,7 @@ export async function trainModel(spec: TrainSpec, outDir: string, opts: { refere
   const forest = fit(all, classCodes.length, forestOpts);
   const { bytes } = buildForestModel(forest, classCodes, { name: spec.id, version: spec.version, doc: spec.description });
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const classes = classCodes.map((code) => landCoverName(code)).concat(['cloud', 'shadow']);
+  const classes = [...classCodes, ...ruleDecidedClasses(classCodes)].sort((a, b) => a - b).map((code) => landCoverName(code));
   const card: ModelCard = ModelCardSchema.parse({
     id: spec.id,
     version: spec.version,
@@ -105,7 +105,7 @@ export async function trainModel(spec: TrainSpec, outDir: string, opts: { refere
     metrics: heldOut,
     licence: spec.licence,
     provenance: {
-      learner: `random forest, ${forest.trees.length} trees, max depth ${spec.forest.maxDepth}, ${forestNodeCount(forest)} nodes, ${LEARNER_FEATURES.length} features computed in the graph (${LEARNER_FEATURES.join(', ')}); cloud and shadow from the spectral-v1 rules`,
+      learner: `random forest, ${forest.trees.length} trees, max depth ${spec.forest.maxDepth}, ${forestNodeCount(forest)} nodes, ${LEARNER_FEATURES.length} features computed in the graph (${LEARNER_FEATURES.join(', ')}); ${ruleDecidedClasses(classCodes).map((c) => landCoverName(c)).join(', ')} decided by the spectral-v1 rules`,
       trainedOn: parts.map((r) => ({ source: r.source, rows: r.count, byClass: countBy(r.target) })),
       seed: spec.seed,
       command: opts.command,
