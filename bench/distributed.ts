@@ -1,12 +1,13 @@
 /**
  * Distributed benchmark (`FW_BENCH_DISTRIBUTED=1 npm run bench`, or `node dist/bench/distributed.js`):
  * a generated scene of ≥ 10 000² px on a local S3 server (s3rver), run through BullMQ with one and
- * then two worker processes (each: 2 tile jobs in flight, 1 classifier thread). Prints throughput
+ * then two worker processes (each: 1 classifier thread, FW_BENCH_DIST_CONCURRENCY tile jobs in flight). Prints throughput
  * of each, their ratio, and the imagery bytes the workers fetched with ranged GETs against the
  * compressed bytes of the TIFF blocks the plan's sample windows and the tiles' read windows
  * (core + halo) cover — what any ranged reader must fetch. Chips and overviews are off so only
  * planning and tiles read imagery. Redis: FARMWATCH_REDIS_URL or 127.0.0.1:6379 (own key prefix).
- * Environment: FW_BENCH_DIST_SIZE (default 10000), FW_BENCH_DIST_WORKERS (default "1,2").
+ * Environment: FW_BENCH_DIST_SIZE (default 10000), FW_BENCH_DIST_WORKERS (default "1,2"),
+ * FW_BENCH_DIST_CONCURRENCY (tile jobs in flight per worker, default 2).
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { Queues } from '../workers/queues.js';
 
 const size = Number(process.env.FW_BENCH_DIST_SIZE ?? 10000);
 const workerCounts = (process.env.FW_BENCH_DIST_WORKERS ?? '1,2').split(',').map(Number);
+const concurrency = process.env.FW_BENCH_DIST_CONCURRENCY ?? '2';
 const root = packageRoot();
 const redisUrl = process.env.FARMWATCH_REDIS_URL || 'redis://127.0.0.1:6379';
 const BUCKET = 'bench';
@@ -72,7 +74,7 @@ async function blockBytes(file: string, windows: readonly Window[]): Promise<num
 }
 
 function startWorkerProc(prefix: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'worker', '--redis', redisUrl, '--prefix', prefix, '--concurrency', '2', '--classify-threads', '1'], {
+  const child = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'worker', '--redis', redisUrl, '--prefix', prefix, '--concurrency', concurrency, '--classify-threads', '1'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -161,6 +163,9 @@ try {
     const windows = [...sampleWindows, ...plan.tiles.map((t) => t.read)];
     // The after scene shares the before grid here, so its windows are the same pixels.
     const needed = (await blockBytes(join(dir, m.files.before), windows)) + (await blockBytes(join(dir, m.files.after), windows));
+    // Stricter: only the blocks under the tiles' cores (each scene block once) plus the sample.
+    const coreWindows = [...sampleWindows, ...plan.tiles.map((t) => t.core)];
+    const neededCore = (await blockBytes(join(dir, m.files.before), coreWindows)) + (await blockBytes(join(dir, m.files.after), coreWindows));
     const tileSec = (rec.finishedAt! - rec.plannedAt!) / 1000;
     const mpx = (2 * size * size) / 1e6;
     rates[n] = mpx / wall;
@@ -174,14 +179,24 @@ try {
       'S3 image MB read': Number((rangeBytes / 1e6).toFixed(1)),
       'block MB needed': Number((needed / 1e6).toFixed(1)),
       'read / needed': Number((rangeBytes / needed).toFixed(3)),
+      'core block MB': Number((neededCore / 1e6).toFixed(1)),
+      'read / core': Number((rangeBytes / neededCore).toFixed(3)),
       'range GETs': rangeReqs,
     };
   }
   console.table(rows);
-  if (rates[1] && rates[2]) console.log(`two workers / one worker: ${(rates[2] / rates[1]).toFixed(2)}× (each worker process: 2 tile jobs in flight, 1 classifier thread)`);
+  if (rates[1] && rates[2]) console.log(`two workers / one worker: ${(rates[2] / rates[1]).toFixed(2)}× (each worker process: ${concurrency} tile job(s) in flight, 1 classifier thread)`);
   const files = await Promise.all([m.files.before, m.files.after].map((f) => stat(join(dir, f))));
-  console.log(`whole scenes: ${((files[0].size + files[1].size) / 1e6).toFixed(0)} MB; "needed" counts each tile's blocks (halo overlap included) as a ranged reader without a cache must fetch them`);
+  console.log(`whole scenes: ${((files[0].size + files[1].size) / 1e6).toFixed(0)} MB. "needed": the blocks under every tile's read window (core + halo, overlaps counted per tile), what a ranged reader without a cache fetches; "core": the blocks under the tile cores only (each once) — the workers' block caches save part of the halo overlap`);
 } finally {
+  // The benchmark's own keys only (its prefix).
+  const keys: string[] = [];
+  for (let cursor = '0'; ; ) {
+    const [next, batch] = await q.redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    keys.push(...batch);
+    if ((cursor = next) === '0') break;
+  }
+  for (let i = 0; i < keys.length; i += 500) await q.redis.del(...keys.slice(i, i + 500));
   await q.close();
   await server.close();
   await rm(s3dir, { recursive: true, force: true });

@@ -46,13 +46,15 @@ export class Queues {
   readonly store: RunStore;
   readonly runs: Queue;
   readonly flow: FlowProducer;
+  private readonly connections: Redis[];
 
   constructor(readonly cfg: RedisConfig) {
     this.redis = redisConnection(cfg.url);
     this.store = new RunStore(this.redis, cfg.prefix);
-    const connection = redisConnection(cfg.url);
-    this.runs = new Queue(RUNS_QUEUE, { connection, prefix: cfg.prefix });
-    this.flow = new FlowProducer({ connection: redisConnection(cfg.url), prefix: cfg.prefix });
+    // BullMQ leaves connections it was given open on close(): they are closed here.
+    this.connections = [redisConnection(cfg.url), redisConnection(cfg.url)];
+    this.runs = new Queue(RUNS_QUEUE, { connection: this.connections[0], prefix: cfg.prefix });
+    this.flow = new FlowProducer({ connection: this.connections[1], prefix: cfg.prefix });
     // Connection errors during a Redis outage: commands wait and go through after the reconnect.
     this.runs.on('error', () => undefined);
     this.flow.on('error', () => undefined);
@@ -112,6 +114,6 @@ export class Queues {
 
   async close(): Promise<void> {
     await Promise.allSettled([this.runs.close(), this.flow.close()]);
-    this.redis.disconnect();
+    for (const c of [this.redis, ...this.connections]) c.disconnect();
   }
 }

@@ -228,6 +228,7 @@ export async function startWorker(redis: RedisConfig, cfg: WorkerConfig, opts: {
     // A tile whose worker died twice is taken over again; one that kills workers every time fails.
     maxStalledCount: 2,
   });
+  const runsConnection = redisConnection(redis.url);
   const runs = new Worker<PlanJob | ScheduleJob>(
     RUNS_QUEUE,
     async (job) => {
@@ -239,7 +240,7 @@ export async function startWorker(redis: RedisConfig, cfg: WorkerConfig, opts: {
       }
       throw new UnrecoverableError(`unknown job ${job.name}`);
     },
-    { connection: redisConnection(redis.url), prefix: redis.prefix, concurrency: 1, lockDuration: cfg.finishLockMs, stalledInterval: cfg.stalledCheckMs, maxStalledCount: 2 },
+    { connection: runsConnection, prefix: redis.prefix, concurrency: 1, lockDuration: cfg.finishLockMs, stalledInterval: cfg.stalledCheckMs, maxStalledCount: 2 },
   );
 
   tiles.on('failed', (job, err) => {
@@ -264,6 +265,7 @@ export async function startWorker(redis: RedisConfig, cfg: WorkerConfig, opts: {
       await resources.evict(0);
       await queues.close();
       connection.disconnect();
+      runsConnection.disconnect();
     },
   };
 }

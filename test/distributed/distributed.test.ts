@@ -4,7 +4,8 @@
  * patches (ids, geometries, areas) and the same ledger state. Then a resubmit is a no-op, and the
  * scheduler starts a quarterly run from a STAC catalog and records a skipped period.
  */
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,8 @@ import { countyRunInput, generateCounty, type CountyManifest } from '../../sampl
 import { list, readJson, uploadDir, writeJson } from '../../storage/index.js';
 import { Queues } from '../../workers/queues.js';
 import { registerSchedules, tickNow, type ScheduleConfig } from '../../catalog/schedule.js';
-import { quiet, spawnWorker, startS3, stopWorker, waitFor, waitReady, waitRunEnd, type WorkerProc } from './helpers.js';
+import { repoRoot } from '../helpers/paths.js';
+import { dropPrefix, quiet, spawnWorker, startS3, stopWorker, waitFor, waitReady, waitRunEnd, type WorkerProc } from './helpers.js';
 
 const BUCKET = 'fw-dist';
 // 1024: the generator's vector union fails at some sizes (e.g. 1000; noted in the report).
@@ -63,6 +65,7 @@ describe('distributed runs on BullMQ + S3', () => {
 
   afterAll(async () => {
     await Promise.all(workers.map(stopWorker));
+    if (q) await dropPrefix(q.redis, PREFIX);
     await q?.close();
     await s3?.close();
   });
@@ -120,6 +123,23 @@ describe('distributed runs on BullMQ + S3', () => {
     const again = await q.submit(spec);
     expect(again.status).toBe('already-complete');
     expect((await q.store.get(sub.runId))!.attempt).toBe(1);
+
+    // The CLI: `submit --follow` of the same spec is a no-op that shows the finished progress;
+    // `runs --json` lists state, tiles and timings.
+    const specFile = join(dir, 'run.json');
+    await writeFile(specFile, JSON.stringify(spec));
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), ...args, '--redis', REDIS, '--prefix', PREFIX], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...s3.env } });
+    const submitted = cli('submit', '--spec', specFile, '--follow');
+    expect(submitted.status).toBe(0);
+    expect(JSON.parse(submitted.stdout.trim())).toEqual({ status: 'already-complete', runId: sub.runId, state: 'complete' });
+    expect(submitted.stderr).toContain(`${sub.runId} [${'#'.repeat(30)}] ${tiles}/${tiles} tiles 100% complete`);
+    const listed = cli('runs', '--json');
+    expect(listed.status).toBe(0);
+    const runs = JSON.parse(listed.stdout) as { runId: string; state: string; tilesDone: number; tilesTotal: number; submittedAt: number; finishedAt: number }[];
+    const mine = runs.find((r) => r.runId === sub.runId)!;
+    expect(mine).toMatchObject({ state: 'complete', tilesDone: tiles, tilesTotal: tiles, patches: reference.patches.length });
+    expect(mine.finishedAt).toBeGreaterThan(mine.submittedAt);
   }, 600_000);
 
   it('the scheduler starts a quarterly run from a STAC catalog and records a skipped period', async () => {
@@ -199,4 +219,11 @@ describe('distributed runs on BullMQ + S3', () => {
     expect(periods[`${m.regionCode}:2026Q3`]).toMatchObject({ status: 'skipped', period: '2026Q3' });
     expect(String(periods[`${m.regionCode}:2026Q3`].reason)).toMatch(/exceed 20 % cloud cover.*county-0905-cloudy 65 %/);
   }, 600_000);
+
+  it('workers stop gracefully on SIGTERM', async () => {
+    for (const w of workers) w.child.kill('SIGTERM');
+    const exits = await Promise.all(workers.map((w) => w.exited));
+    expect(exits).toEqual(workers.map(() => ({ code: 0, signal: null })));
+    for (const w of workers) expect(w.lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['stopping: finishing active jobs', 'stopped']));
+  }, 60_000);
 });

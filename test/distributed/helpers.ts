@@ -117,3 +117,14 @@ export async function startRedis(dir: string, port?: number): Promise<{ port: nu
   start();
   return { port: p, url: `redis://127.0.0.1:${p}`, stop, start };
 }
+
+/** Deletes every key of a test's prefix (the shared Redis keeps nothing of a test). */
+export async function dropPrefix(redis: import('ioredis').Redis, prefix: string): Promise<void> {
+  const keys: string[] = [];
+  for (let cursor = '0'; ; ) {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    keys.push(...batch);
+    if ((cursor = next) === '0') break;
+  }
+  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+}
