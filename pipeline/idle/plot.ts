@@ -58,6 +58,8 @@ export function seriesSvg(p: SeriesPlotInput): string {
   const first = new Date(t0);
   for (let m = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), 1)); m.getTime() <= t1; m = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 1))) {
     if (m.getTime() < t0) continue;
+    // Over more than a year, label January and July only so the labels do not overlap.
+    if (t1 - t0 > 400 * 86_400_000 && m.getUTCMonth() % 6 !== 0) continue;
     const xx = x(m.getTime());
     parts.push(`<line x1="${xx}" x2="${xx}" y1="${H - B}" y2="${H - B + 5}" stroke="#333"/>`);
     parts.push(`<text x="${xx + 2}" y="${H - B + 18}" font-size="10" font-family="sans-serif">${m.toISOString().slice(0, 7)}</text>`);
@@ -74,7 +76,7 @@ export function seriesSvg(p: SeriesPlotInput): string {
     const xx = x(Date.parse(o.date));
     parts.push(`<circle cx="${xx}" cy="${y(-0.15)}" r="4" fill="none" stroke="#c33"/>`);
   }
-  if (obs.some((q) => !q.usable)) parts.push(`<text x="${L + 4}" y="${y(-0.15) - 8}" font-size="10" font-family="sans-serif" fill="#c33">○ unusable (cloud, shadow, no data)</text>`);
+  if (obs.some((q) => !q.usable)) parts.push(`<text x="${L + 4}" y="${y(-0.15) - 8}" font-size="10" font-family="sans-serif" fill="#c33">○ unusable (cloud, shadow, no data, too little clear area)</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">${parts.join('')}</svg>`;
 }
 
