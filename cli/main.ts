@@ -15,6 +15,7 @@ import { ingestIntoLedger, ledgerCommand } from './ledger.js';
 import { registerTrain } from './train.js';
 import { registerEval } from './eval.js';
 import { registerRuns } from './runs.js';
+import { registerIdle } from './idle.js';
 
 const program = new Command();
 program.name('farmwatch').description('Satellite monitoring of farmland: change patches, clue lists, ledger').version('0.1.0');
@@ -157,6 +158,7 @@ function printSummary(s: RunSummary, outDir: string) {
 registerTrain(program);
 registerEval(program);
 registerRuns(program);
+registerIdle(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isAppError(e)) {
