@@ -12,6 +12,7 @@ import { BAND_ORDER, CONTEXT_PX, INPUT_NAME, OPSET, addSpectralV1, type Spectral
 import type { FeatureName } from '../spectral-v1/rules.js';
 import { LandCover } from '../../pipeline/types.js';
 import type { Forest } from './forest.js';
+import type { Mlp } from './mlp.js';
 
 export { BAND_ORDER, CONTEXT_PX, INPUT_NAME, OPSET };
 
@@ -140,4 +141,41 @@ export function buildForestModel(forest: Forest, classCodes: readonly number[], 
     metadata: { bands: BAND_ORDER.join(','), features: LEARNER_FEATURES.join(','), classes: classCodes.join(','), context_px: String(CONTEXT_PX) },
   });
   return { bytes, nodeCount: g.nodeCount };
+}
+
+/** Logit added to a class the rules decide: no learnt logit comes near it. */
+const RULE_LOGIT = 1e4;
+
+/**
+ * The small network as an NCHW convolutional model: features → standardise → 1×1 convolutions
+ * (ReLU between) → class logits, plus one channel per rule-decided class (cloud, shadow, classes
+ * the network never saw) that is {@link RULE_LOGIT} where the rules pick that class. Output
+ * `scores` float32 [N, K + R, H, W]; the card maps channels to classes and the pipeline takes the
+ * argmax, exactly as for a third-party segmentation network.
+ */
+export function buildMlpModel(mlp: Mlp, classCodes: readonly number[], meta: { name: string; version: string; doc: string }): { bytes: Uint8Array; channels: number[] } {
+  const g = new GraphBuilder();
+  const sv = addSpectralV1(g, inputOf(g));
+  const F = LEARNER_FEATURES.length;
+  const stack = g.op1('Concat', LEARNER_FEATURES.map((f) => plane(sv, f)), { axis: 1 }, ['axis'], 'features');
+  let h = g.op1('Div', [g.op1('Sub', [stack, g.constF(Array.from(mlp.mean), [1, F, 1, 1])]), g.constF(Array.from(mlp.std), [1, F, 1, 1])]);
+  const L = mlp.sizes.length - 1;
+  for (let l = 0; l < L; l++) {
+    const conv = g.op1('Conv', [h, g.constF(Array.from(mlp.weights[l]), [mlp.sizes[l + 1], mlp.sizes[l], 1, 1]), g.constF(Array.from(mlp.biases[l]), [mlp.sizes[l + 1]])], { kernel_shape: [1, 1] }, ['kernel_shape'], `dense${l}`);
+    h = l < L - 1 ? g.op1('Relu', [conv]) : conv;
+  }
+  const ruled = ruleDecidedClasses(classCodes);
+  const label4 = g.op1('Unsqueeze', [sv.label, g.constI64([1])]);
+  const ruleChannels = ruled.map((code) => g.op1('Mul', [g.op1('Cast', [g.op1('Equal', [label4, g.constI32([code], [])])], { to: DType.float }, ['to']), g.constF(RULE_LOGIT)]));
+  const scores = g.op1('Concat', [h, ...ruleChannels], { axis: 1 }, ['axis'], 'scores');
+  g.output(scores, { name: 'scores', dtype: DType.float, shape: ['N', classCodes.length + ruled.length, 'H', 'W'], doc: 'class logits; channel → class in the card' });
+  const bytes = g.build({
+    name: meta.name,
+    doc: meta.doc,
+    opset: OPSET,
+    producer: 'farmwatch models/train',
+    version: meta.version,
+    metadata: { bands: BAND_ORDER.join(','), features: LEARNER_FEATURES.join(','), channels: [...classCodes, ...ruled].join(','), context_px: String(CONTEXT_PX) },
+  });
+  return { bytes, channels: [...classCodes, ...ruled] };
 }

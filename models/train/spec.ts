@@ -87,6 +87,17 @@ export const TrainSpecSchema = z.object({
       samplesPerClass: z.number().int().min(10).default(4000),
     })
     .default({ trees: 48, maxDepth: 16, minSamplesSplit: 10, samplesPerClass: 4000 }),
+  learner: z.enum(['forest', 'mlp']).default('forest').describe('Per-pixel random forest (ONNX-ML trees) or small network (1×1 convolutions)'),
+  mlp: z
+    .object({
+      hidden: z.array(z.number().int().min(2).max(256)).min(1).default([32, 32]),
+      epochs: z.number().int().min(1).default(30),
+      samplesPerClass: z.number().int().min(10).default(6000),
+      batchSize: z.number().int().min(1).default(256),
+      learningRate: z.number().positive().default(0.003),
+      weightDecay: z.number().nonnegative().default(1e-4),
+    })
+    .default({ hidden: [32, 32], epochs: 30, samplesPerClass: 6000, batchSize: 256, learningRate: 0.003, weightDecay: 1e-4 }),
   sources: z.array(SourceSchema).min(1),
   /** Sources scored by leaving each of their groups out in turn. */
   evaluate: z.array(z.string()).default([]),

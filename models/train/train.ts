@@ -11,15 +11,16 @@ import { LandCover, landCoverName, type Logger } from '../../pipeline/types.js';
 import { FEEDS } from '../spectral-v1/build.js';
 import { baselineRows, labelRasterRows, openFeatureSession, type Rows } from './data.js';
 import { fitForest, forestNodeCount, predictForest, type Forest, type ForestOptions } from './forest.js';
-import { CONTEXT_PX, INPUT_NAME, LEARNER_FEATURES, buildForestModel, ruleDecidedClasses } from './graph.js';
+import { CONTEXT_PX, INPUT_NAME, LEARNER_FEATURES, buildForestModel, buildMlpModel, ruleDecidedClasses } from './graph.js';
+import { fitMlp, predictMlp, type Mlp, type MlpOptions } from './mlp.js';
 import { scoreClasses, type ClassMetric } from './metrics.js';
 import type { TrainSpec } from './spec.js';
 import type { ReflectanceReference } from '../../pipeline/normalize/calibrate.js';
 
 export interface TrainResult {
   readonly card: ModelCard;
-  /** The final forest and the LandCover code of each of its classes. */
-  readonly forest: Forest;
+  /** The final model and the LandCover code of each of its classes. */
+  readonly model: Fitted;
   readonly classCodes: readonly number[];
   readonly heldOut: ClassMetric[];
   readonly rows: number;
@@ -48,7 +49,18 @@ function concatRows(parts: readonly Rows[], keep: (r: Rows, i: number) => boolea
   return { features, labels };
 }
 
-const fit = (m: Matrix, classCount: number, opts: ForestOptions): Forest => fitForest({ features: m.features, labels: m.labels, featureCount: LEARNER_FEATURES.length, classCount }, opts);
+/** A fitted learner of either kind. */
+export type Fitted = { kind: 'forest'; forest: Forest } | { kind: 'mlp'; mlp: Mlp };
+
+function learnerOf(spec: TrainSpec, classCount: number): { fit: (m: Matrix) => Fitted; predict: (f: Fitted, features: Float32Array) => Uint8Array } {
+  const set = (m: Matrix) => ({ features: m.features, labels: m.labels, featureCount: LEARNER_FEATURES.length, classCount });
+  if (spec.learner === 'mlp') {
+    const opts: MlpOptions = { ...spec.mlp, seed: spec.seed };
+    return { fit: (m) => ({ kind: 'mlp', mlp: fitMlp(set(m), opts) }), predict: (f, x) => predictMlp((f as { mlp: Mlp }).mlp, x) };
+  }
+  const opts: ForestOptions = { ...spec.forest, seed: spec.seed };
+  return { fit: (m) => ({ kind: 'forest', forest: fitForest(set(m), opts) }), predict: (f, x) => predictForest((f as { forest: Forest }).forest, x) };
+}
 
 export async function trainModel(spec: TrainSpec, outDir: string, opts: { reference: ReflectanceReference; log: Logger; command: string }): Promise<TrainResult> {
   const t0 = performance.now();
@@ -64,7 +76,7 @@ export async function trainModel(spec: TrainSpec, outDir: string, opts: { refere
     await session.release();
   }
   const classCodes = [...new Set(parts.flatMap((r) => [...new Set(r.target)]))].sort((a, b) => a - b);
-  const forestOpts: ForestOptions = { ...spec.forest, seed: spec.seed };
+  const learner = learnerOf(spec, classCodes.length);
 
   const heldOut: ClassMetric[] = [];
   for (const name of spec.evaluate) {
@@ -75,21 +87,34 @@ export async function trainModel(spec: TrainSpec, outDir: string, opts: { refere
       const train = concatRows(parts, (r, i) => r !== src || r.group[i] !== g, classCodes);
       const test = concatRows([src], (_, i) => src.group[i] === g, classCodes);
       if (test.labels.length === 0) continue;
-      const forest = fit(train, classCodes.length, forestOpts);
-      const pred = predictForest(forest, test.features);
+      const pred = learner.predict(learner.fit(train), test.features);
       test.labels.forEach((c, i) => {
         truth.push(classCodes[c]);
         predicted.push(classCodes[pred[i]]);
       });
       opts.log.info('held-out fold', { source: name, group: src.groupNames[g], rows: test.labels.length });
     }
-    const protocol = `Held-out: each of the ${src.groupNames.length} groups (${src.groupNames.join(', ')}) of "${name}" predicted by a forest trained on every other row of every source; labels mapped to our classes as in the training spec (fields and grass that are not green counted as bare).`;
+    const protocol = `Held-out: each of the ${src.groupNames.length} groups (${src.groupNames.join(', ')}) of "${name}" predicted by a ${spec.learner === 'mlp' ? 'network' : 'forest'} trained on every other row of every source; labels mapped to our classes as in the training spec (fields and grass that are not green counted as bare).`;
     heldOut.push(scoreClasses(name, protocol, truth, predicted));
   }
 
   const all = concatRows(parts, () => true, classCodes);
-  const forest = fit(all, classCodes.length, forestOpts);
-  const { bytes } = buildForestModel(forest, classCodes, { name: spec.id, version: spec.version, doc: spec.description });
+  const model = learner.fit(all);
+  const meta = { name: spec.id, version: spec.version, doc: spec.description };
+  const ruled = ruleDecidedClasses(classCodes).map((c) => landCoverName(c)).join(', ');
+  let bytes: Uint8Array;
+  let outputs: ModelCard['outputs'];
+  let description: string;
+  if (model.kind === 'forest') {
+    bytes = buildForestModel(model.forest, classCodes, meta).bytes;
+    outputs = { label: { name: 'label', dtype: 'int32' }, confidence: { name: 'confidence', dtype: 'float32' } };
+    description = `random forest, ${model.forest.trees.length} trees, max depth ${spec.forest.maxDepth}, ${forestNodeCount(model.forest)} nodes`;
+  } else {
+    const built = buildMlpModel(model.mlp, classCodes, meta);
+    bytes = built.bytes;
+    outputs = { scores: { name: 'scores', activation: 'none', classes: built.channels.map((code, index) => ({ index, class: landCoverName(code) })) } };
+    description = `network of 1×1 convolutions ${model.mlp.sizes.join('→')} (ReLU, softmax), Adam, ${spec.mlp.epochs} epochs`;
+  }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const classes = [...classCodes, ...ruleDecidedClasses(classCodes)].sort((a, b) => a - b).map((code) => landCoverName(code));
   const card: ModelCard = ModelCardSchema.parse({
@@ -98,14 +123,14 @@ export async function trainModel(spec: TrainSpec, outDir: string, opts: { refere
     description: spec.description,
     kind: 'trained',
     input: { name: INPUT_NAME, layout: 'nchw', bands: ['blue', 'green', 'red', 'nir'].map((name) => ({ name })), dtype: 'float32' },
-    outputs: { label: { name: 'label', dtype: 'int32' }, confidence: { name: 'confidence', dtype: 'float32' } },
+    outputs,
     contextPx: CONTEXT_PX,
     classes: classes.map((name) => ({ code: LandCover[name as keyof typeof LandCover], name, feedsChangeTypes: FEEDS[name as keyof typeof FEEDS] })),
     sha256,
     metrics: heldOut,
     licence: spec.licence,
     provenance: {
-      learner: `random forest, ${forest.trees.length} trees, max depth ${spec.forest.maxDepth}, ${forestNodeCount(forest)} nodes, ${LEARNER_FEATURES.length} features computed in the graph (${LEARNER_FEATURES.join(', ')}); ${ruleDecidedClasses(classCodes).map((c) => landCoverName(c)).join(', ')} decided by the spectral-v1 rules`,
+      learner: `${description}, ${LEARNER_FEATURES.length} features computed in the graph (${LEARNER_FEATURES.join(', ')}); ${ruled} decided by the spectral-v1 rules`,
       trainedOn: parts.map((r) => ({ source: r.source, rows: r.count, byClass: countBy(r.target) })),
       seed: spec.seed,
       command: opts.command,
@@ -116,7 +141,7 @@ export async function trainModel(spec: TrainSpec, outDir: string, opts: { refere
   await writeAtomic(join(outDir, 'model.onnx'), bytes);
   await writeAtomic(join(outDir, 'card.json'), `${JSON.stringify(card, null, 2)}\n`);
   await writeAtomic(join(outDir, 'card.md'), renderTrainedCard(card));
-  return { card, forest, classCodes, heldOut, rows: all.labels.length, seconds: (performance.now() - t0) / 1000 };
+  return { card, model, classCodes, heldOut, rows: all.labels.length, seconds: (performance.now() - t0) / 1000 };
 }
 
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
