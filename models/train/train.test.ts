@@ -13,6 +13,7 @@ import { generateCounty, LANDCOVER_TRUTH_FILES } from '../../samples/index.js';
 import { hasSharedData, repoRoot } from '../../test/helpers/paths.js';
 import { baselineRows, dlbmTarget, openFeatureSession } from './data.js';
 import { predictForest } from './forest.js';
+import { predictMlp } from './mlp.js';
 import { LEARNER_FEATURES, ruleDecidedClasses } from './graph.js';
 import { DEFAULT_DLBM_TARGETS, TrainSpecSchema, loadTrainSpec } from './spec.js';
 import { trainModel, type TrainResult } from './train.js';
@@ -75,7 +76,8 @@ describe('farmwatch train', () => {
     const F = LEARNER_FEATURES.length;
     const rows = new Float32Array(n * F);
     for (let p = 0; p < n; p++) for (let k = 0; k < F; k++) rows[p * F + k] = planes[k * n + p];
-    const js = predictForest(result.forest, rows);
+    if (result.model.kind !== 'forest') throw new Error('expected a forest');
+    const js = predictForest(result.model.forest, rows);
     const ruled = ruleDecidedClasses(result.classCodes);
     // The survey has no dug soil: the rules keep deciding it, with cloud and shadow.
     expect([...ruled].sort((a, b) => a - b)).toEqual([LandCover.disturbed, LandCover.cloud, LandCover.shadow]);
@@ -103,10 +105,10 @@ describe('farmwatch train', () => {
     for (const cls of [LandCover.water, LandCover.tree, LandCover.built]) expect(Math.abs(rowShare(cls) - share(t, cls)), `class ${cls}`).toBeLessThan(0.05);
   });
 
-  it.runIf(hasSharedData)('the shipped default model holds ≥ 0.80 on held-out real pixels of each dataset', () => {
-    const card = ModelCardSchema.parse(JSON.parse(readFileSync(join(repoRoot, 'models', 'landcover-rf-v1', 'card.json'), 'utf8')));
-    expect(card.sha256).toBe(createHash('sha256').update(readFileSync(join(repoRoot, 'models', 'landcover-rf-v1', 'model.onnx'))).digest('hex'));
-    const spec = loadTrainSpec(join(repoRoot, 'models', 'landcover-rf-v1', 'train.json'), '/nonexistent');
+  it.runIf(hasSharedData).each(['landcover-rf-v1', 'landcover-mlp-v1'])('the shipped model %s holds ≥ 0.80 on held-out real pixels of each dataset', (id) => {
+    const card = ModelCardSchema.parse(JSON.parse(readFileSync(join(repoRoot, 'models', id, 'card.json'), 'utf8')));
+    expect(card.sha256).toBe(createHash('sha256').update(readFileSync(join(repoRoot, 'models', id, 'model.onnx'))).digest('hex'));
+    const spec = loadTrainSpec(join(repoRoot, 'models', id, 'train.json'), '/nonexistent');
     expect(card.metrics.map((m) => m.dataset).sort()).toEqual([...spec.evaluate].sort());
     for (const m of card.metrics) {
       expect(m.overallAccuracy, m.dataset).toBeGreaterThanOrEqual(0.8);
@@ -117,4 +119,52 @@ describe('farmwatch train', () => {
   it('refuses a spec with a clear message naming the field', () => {
     expect(() => TrainSpecSchema.parse({ id: 'Bad Id', version: '1', description: 'x', sources: [] })).toThrow(/id/);
   });
+});
+
+describe('farmwatch train with the small network', () => {
+  it('exports 1×1 convolutions whose class scores, through the card, decide as the network does', async () => {
+    const spec = TrainSpecSchema.parse({
+      id: 'county-mlp-test',
+      version: '0.1.0',
+      description: 'weak labels, network',
+      seed: 5,
+      learner: 'mlp',
+      mlp: { hidden: [16], epochs: 3, samplesPerClass: 500 },
+      sources: [{ kind: 'baseline', name: 'county', images: [join(county, 'before.tif')], baseline: join(county, 'landuse.geojson'), maxPerClass: 3000 }],
+    });
+    const out = join(dir, 'mlp');
+    const r = await trainModel(spec, out, { reference, log: quiet, command: 'test' });
+    if (r.model.kind !== 'mlp') throw new Error('expected a network');
+    const model = await loadModel(out);
+    expect('scores' in model.card.outputs).toBe(true);
+    const scene = await openScene(join(county, 'after.tif'));
+    const block = await readWindow(scene, { col: 200, row: 150, width: 120, height: 100 }, ['blue', 'green', 'red', 'nir']);
+    await closeScene(scene);
+    const session = await openSession(model.modelPath, 1);
+    const onnx = await classifyInThread(session, model.card, block);
+    await session.release();
+    const features = await openFeatureSession();
+    const n = 120 * 100;
+    const input = new Float32Array(4 * n);
+    block.data.forEach((d, c) => input.set(d, c * n));
+    const { default: ort } = await import('onnxruntime-node');
+    const planes = (await features.run({ reflectance: new ort.Tensor('float32', input, [1, 4, 100, 120]) })).features.data as Float32Array;
+    await features.release();
+    const F = LEARNER_FEATURES.length;
+    const rows = new Float32Array(n * F);
+    for (let p = 0; p < n; p++) for (let k = 0; k < F; k++) rows[p * F + k] = planes[k * n + p];
+    const js = predictMlp(r.model.mlp, rows);
+    const ruled = ruleDecidedClasses(r.classCodes);
+    let compared = 0;
+    let same = 0;
+    for (let p = 0; p < n; p++) {
+      const c = onnx.classes[p];
+      if (c === LandCover.nodata || ruled.includes(c)) continue;
+      compared++;
+      if (c === r.classCodes[js[p]]) same++;
+    }
+    // Float32 convolutions vs float64 sums in JS: a near-tie may flip, nothing more.
+    expect(compared).toBeGreaterThan(n * 0.5);
+    expect(same / compared).toBeGreaterThan(0.999);
+  }, 120_000);
 });
