@@ -14,7 +14,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { defaultModelDir, packageRoot } from '../cli/paths.js';
@@ -117,6 +117,7 @@ try {
   const toS3 = (p: string) => `s3://${BUCKET}${p}`;
   const rows: Record<string, Record<string, number | string>> = {};
   const rates: Record<number, number> = {};
+  const stageRows: Record<string, Record<string, number>> = {};
   for (const n of workerCounts) {
     const workers = Array.from({ length: n }, () => startWorkerProc(prefix, env));
     await Promise.all(workers.map((w) => new Promise<void>((res) => {
@@ -167,6 +168,10 @@ try {
     const coreWindows = [...sampleWindows, ...plan.tiles.map((t) => t.core)];
     const neededCore = (await blockBytes(join(dir, m.files.before), coreWindows)) + (await blockBytes(join(dir, m.files.after), coreWindows));
     const tileSec = (rec.finishedAt! - rec.plannedAt!) / 1000;
+    const cpuSec = workers.reduce((s, w) => s + Number(w.lines.find((l) => l.msg === 'stopped')?.cpuMs ?? 0), 0) / 1000;
+    const tilesBy = workers.map((w) => w.lines.filter((l) => l.msg === 'tile done').length);
+    const summary = await readJson<{ timings: { stages: Record<string, { ms: number }> } }>(`${spec.detect.out}/summary.json`);
+    stageRows[`${n}w`] = Object.fromEntries(Object.entries(summary.timings.stages).map(([k, v]) => [k, Number((v.ms / 1000).toFixed(1))]));
     const mpx = (2 * size * size) / 1e6;
     rates[n] = mpx / wall;
     rows[`${n} worker${n > 1 ? 's' : ''}`] = {
@@ -182,9 +187,15 @@ try {
       'core block MB': Number((neededCore / 1e6).toFixed(1)),
       'read / core': Number((rangeBytes / neededCore).toFixed(3)),
       'range GETs': rangeReqs,
+      'worker CPU s': Number(cpuSec.toFixed(0)),
+      'cores busy': Number((cpuSec / wall).toFixed(2)),
+      'tiles per worker': tilesBy.join('/'),
     };
   }
   console.table(rows);
+  console.log('stage seconds summed over tiles (summary.json):');
+  console.table(stageRows);
+  console.log(`machine load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (other processes share the cores)`);
   if (rates[1] && rates[2]) console.log(`two workers / one worker: ${(rates[2] / rates[1]).toFixed(2)}× (each worker process: ${concurrency} tile job(s) in flight, 1 classifier thread)`);
   const files = await Promise.all([m.files.before, m.files.after].map((f) => stat(join(dir, f))));
   console.log(`whole scenes: ${((files[0].size + files[1].size) / 1e6).toFixed(0)} MB. "needed": the blocks under every tile's read window (core + halo, overlaps counted per tile), what a ranged reader without a cache fetches; "core": the blocks under the tile cores only (each once) — the workers' block caches save part of the halo overlap`);

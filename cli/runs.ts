@@ -49,7 +49,7 @@ export function registerRuns(program: Command): void {
         stopping = true;
         log.info('stopping: finishing active jobs', { signal: sig });
         void w.close().then(() => {
-          log.info('stopped', { storage: storageStats });
+          log.info('stopped', { storage: storageStats, cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000) });
           process.exit(0);
         });
       };

@@ -383,7 +383,7 @@ export interface FinishOptions {
  * Merges the tiles' components across tile edges, builds and types the patches, writes chips,
  * overviews, the change raster, the clue list and summary.json into a staging folder that
  * replaces `outDir` only when all of it succeeded.
- * @throws RunError-like AppError when a tile of the plan has no result (a run is never finished with a hole).
+ * @throws OutputError OUTPUT_FAILED naming the tiles when a tile of the plan has no result (a run never finishes with a hole).
  */
 export async function finishRun(plan: RunPlan, res: RunResources, tileResults: readonly TileResult[], ctx: StageContext, opts: FinishOptions): Promise<RunResult> {
   const clock = new StageClock();
