@@ -13,6 +13,7 @@ import { calendarFor, parseIdleConfig } from '../pipeline/idle/config.js';
 import { decideParcels } from '../pipeline/idle/decide.js';
 import { observeScene, type ParcelObservation } from '../pipeline/idle/observe.js';
 import { seriesPng } from '../pipeline/idle/plot.js';
+import { renderKeyDateChips } from '../pipeline/idle/chips.js';
 import { openLedger } from '../ledger/index.js';
 import { applyDecisions, recordObservations } from '../ledger/idle.js';
 import { ledgerLocation } from './ledger.js';
@@ -64,6 +65,8 @@ export function registerIdle(program: Command): void {
         await seriesPng({ title: `${d.parcel} · ${d.season.name} ${d.season.start}…${d.season.end}`, observations: obs.filter((x) => x.parcel === d.parcel), decision: d, cfg }, file);
         plots.set(d.parcel, file);
       }
+      const flagged = decisions.filter((x) => x.verdict === 'idle' || x.verdict === 'non_grain');
+      const chips = await renderKeyDateChips(flagged, o.scenes, o.parcels, join(o.out, 'chips'), o.idField);
       await writeFile(join(o.out, 'observations.json'), JSON.stringify(obs, null, 1) + '\n');
       await writeFile(join(o.out, 'decisions.json'), JSON.stringify(decisions, null, 1) + '\n');
       const counts: Record<string, number> = {};
@@ -73,7 +76,7 @@ export function registerIdle(program: Command): void {
         const l = await openLedger(ledgerLocation(o.db));
         try {
           summary.recorded = await recordObservations(l, obs);
-          summary.cases = await applyDecisions(l, decisions, { regionCode: o.regionCode, plots, careYears: cfg.careYears });
+          summary.cases = await applyDecisions(l, decisions, { regionCode: o.regionCode, plots, chips, careYears: cfg.careYears });
         } finally {
           await l.close();
         }

@@ -172,3 +172,31 @@ describe('idle and non-grain on the sample year', () => {
     }, 120_000);
   });
 });
+
+describe('key-date evidence chips', () => {
+  it('renders the first, greenest and last usable dates of a flagged parcel, outlined', async () => {
+    const { keyDates, renderKeyDateChips } = await import('../../pipeline/idle/chips.js');
+    const sharp = (await import('sharp')).default;
+    const idle = decisions.filter((d) => d.verdict === 'idle').slice(0, 2);
+    expect(idle.length).toBe(2);
+    const chips = await renderKeyDateChips(idle, year.scenes.map((s) => join(dir, s.file)), join(dir, 'parcels.geojson'), join(dir, 'chips'), 'BSM');
+    for (const d of idle) {
+      const dates = keyDates(d);
+      expect(dates.length).toBeGreaterThanOrEqual(2);
+      expect(dates[0].date).toBe(d.restsOn[0].date);
+      expect(dates.at(-1)!.date).toBe(d.restsOn.at(-1)!.date);
+      const got = chips.get(d.parcel)!;
+      expect(got.map((c) => c.date)).toEqual(dates.map((k) => k.date));
+      for (const c of got) {
+        const meta = await sharp(c.path).metadata();
+        expect(meta.format).toBe('png');
+        expect(Math.min(meta.width!, meta.height!)).toBeGreaterThanOrEqual(192);
+        // The yellow outline is drawn: some pixels are pure yellow.
+        const { data, info } = await sharp(c.path).raw().toBuffer({ resolveWithObject: true });
+        let yellow = 0;
+        for (let p = 0; p < data.length; p += info.channels) if (data[p] === 255 && data[p + 1] === 255 && data[p + 2] === 0) yellow++;
+        expect(yellow).toBeGreaterThan(100);
+      }
+    }
+  });
+});
