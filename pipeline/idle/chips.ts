@@ -1,7 +1,7 @@
 /**
  * Evidence chips of an idle or non-grain decision: the parcel, outlined, on the key dates of its
  * season — the first and last usable observations and the one with the highest NDVI (where a
- * cultivated parcel would be green). One PNG per date, stretched per scene.
+ * cultivated parcel would be green). One PNG per date, each stretched on its own pixels.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +10,9 @@ import { closeScene, openScene, readWindow } from '../imagery/index.js';
 import { computeStretch, renderChipPair, writeFileAtomic } from '../outputs/index.js';
 import type { ParcelDecision } from './decide.js';
 import { parcelKey } from './observe.js';
+
+/** Narrowest reflectance range a chip is stretched over. */
+const MIN_RANGE = 0.12;
 
 /** Dates worth showing for a decision, in date order without repeats. */
 export function keyDates(d: ParcelDecision): { date: string; scene: string }[] {
@@ -38,8 +41,6 @@ export async function renderKeyDateChips(decisions: readonly ParcelDecision[], s
       const grid = scene.info.grid;
       const layer = await loadVectorLayer('parcels', parcelsFile, grid);
       const index = new Map(layer.features.map((f, i) => [parcelKey(f.properties, i, idField), f]));
-      const stretchBlock = await readWindow(scene, { col: 0, row: 0, width: grid.width, height: grid.height }, ['red', 'green', 'blue']);
-      const stretch = computeStretch([stretchBlock]);
       for (const { decision, date } of wanted) {
         const f = index.get(decision.parcel);
         if (!f || f.polygons.length === 0) continue;
@@ -51,6 +52,14 @@ export async function renderKeyDateChips(decisions: readonly ParcelDecision[], s
         const win = { col, row, width: Math.min(grid.width, Math.ceil(Math.max(...xs)) + margin) - col, height: Math.min(grid.height, Math.ceil(Math.max(...ys)) + margin) - row };
         if (win.width < 1 || win.height < 1) continue;
         const block = await readWindow(scene, win, ['red', 'green', 'blue']);
+        // Stretched on the chip itself: a scene-wide stretch is set by its clouds and leaves the
+        // parcel dark on exactly the dates that matter.
+        // One range for the three bands keeps colours true; a floor on its width keeps sensor noise
+        // on a uniform bare parcel from being stretched into texture.
+        const per = computeStretch([block]);
+        const lo = Math.min(...per.min);
+        const hi = Math.max(Math.max(...per.max), lo + MIN_RANGE);
+        const stretch = { min: [lo, lo, lo], max: [hi, hi, hi] };
         const outline = f.polygons[0].map((ring) => ring.map(([x, y]) => [x - col, y - row] as const));
         const { before: png } = await renderChipPair(block, block, outline, { before: stretch, after: stretch }, { minSize: 192 });
         const path = join(outDir, `${decision.parcel.replace(/[^\w.-]+/g, '_')}_${date}.png`);
