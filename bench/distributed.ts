@@ -190,6 +190,7 @@ try {
       'worker CPU s': Number(cpuSec.toFixed(0)),
       'cores busy': Number((cpuSec / wall).toFixed(2)),
       'tiles per worker': tilesBy.join('/'),
+      'tiles run twice+': Object.values(rec.tries).filter((t) => t > 1).length,
     };
   }
   console.table(rows);
