@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { readConfigFile } from '../config/index.js';
+import { ConfigError } from '../pipeline/errors.js';
 import { createClassifier, loadModel, resolveModelDir } from '../pipeline/classify/index.js';
 import { calendarFor, parseIdleConfig } from '../pipeline/idle/config.js';
 import { decideParcels } from '../pipeline/idle/decide.js';
@@ -35,7 +36,7 @@ export function registerIdle(program: Command): void {
     .command('idle')
     .description('Idle (闲置撂荒) and non-grain (非粮化) parcels from a season of scenes: observations, decisions, plots, ledger cases')
     .requiredOption('--scenes <tifs...>', '4-band scenes (blue, green, red, nir) of one or more seasons, each with its acquisition date')
-    .requiredOption('--parcels <geojson>', 'parcels to watch: the 补充耕地 register (XMBH, YSRQ) or survey parcels (BSM)')
+    .option('--parcels <geojson>', 'parcels to watch: the 补充耕地 register (XMBH, YSRQ) or survey parcels (BSM); default with --ledger: the ledger\'s project register')
     .requiredOption('--out <dir>', 'folder for observations.json, decisions.json and plots/')
     .option('--id-field <name>', 'property naming each parcel (default XMBH, then BSM)')
     .option('--region-code <code>', 'administrative code: picks the crop calendar and prefixes case numbers', '000000')
@@ -45,6 +46,18 @@ export function registerIdle(program: Command): void {
     .option('--db <dir>', 'embedded ledger data directory (DATABASE_URL selects a server)')
     .action(async (o) => {
       const cfg = parseIdleConfig(o.config ? await readConfigFile(o.config) : {}, o.config ?? 'idle config');
+      if (!o.parcels && !o.ledger) throw new ConfigError('CONFIG_INVALID', 'farmwatch idle needs --parcels, or --ledger to watch the ledger\'s 补充耕地 register', { field: '--parcels' });
+      await mkdir(o.out, { recursive: true });
+      if (!o.parcels) {
+        // The register as it stands, all projects: the rules keep those in care for each season.
+        const l = await openLedger(ledgerLocation(o.db));
+        try {
+          o.parcels = join(o.out, 'parcels-from-ledger.geojson');
+          await writeFile(o.parcels, JSON.stringify(await l.projectsGeoJson()));
+        } finally {
+          await l.close();
+        }
+      }
       const model = await loadModel(o.model ? resolveModelDir(o.model) : defaultModelDir());
       const clf = await createClassifier(model, { workers: 1 });
       const obs: ParcelObservation[] = [];

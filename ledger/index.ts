@@ -12,7 +12,7 @@ import { ConflictError, LedgerError, NotFoundError } from './errors.js';
 import { ingestRun, type IngestOptions, type IngestReport } from './ingest.js';
 import { parseStatus, planTransition, STATUS_LABELS, type Ruling, type Status } from './lifecycle.js';
 import { migrate } from './migrate.js';
-import { importProjects, listProjects, type ImportReport, type ProjectRow } from './projects.js';
+import { importProjects, listProjects, projectsGeoJson, type ImportReport, type ProjectRow } from './projects.js';
 import { clueFeatures, getCase, listCases, type CaseDetail, type CaseFilter, type CaseList, type Page } from './queries.js';
 import { runFromDir, runFromResult, type LedgerRun } from './run-input.js';
 import type { BalanceRow, ClueFeature } from './export/types.js';
@@ -185,6 +185,10 @@ export class Ledger {
   }
   projects(opts: { asOf?: string; inCareOnly?: boolean } = {}): Promise<ProjectRow[]> {
     return listProjects(this.db, opts.asOf ?? this.today(), opts);
+  }
+  /** The project register as GeoJSON in EPSG:4490 (parcels for idle monitoring). */
+  projectsGeoJson(opts: { asOf?: string; inCareOnly?: boolean } = {}): ReturnType<typeof projectsGeoJson> {
+    return projectsGeoJson(this.db, opts.asOf ?? this.today(), opts);
   }
   async runs(): Promise<{ id: number; runKey: string; regionCode: string; beforeDate: string | null; afterDate: string | null; patches: number; source: string | null; ingestedAt: string; outcome: Record<string, unknown> }[]> {
     const r = await this.db.query<{ id: number; run_key: string; region_code: string; before_date: string | null; after_date: string | null; patch_count: number; source: string | null; at: string; outcome: Record<string, unknown> }>(

@@ -130,3 +130,20 @@ export async function listProjects(db: Queryable, asOf: string, opts: { inCareOn
     openCases: p.cases ?? [],
   }));
 }
+
+/**
+ * The register as GeoJSON (EPSG:4490 longitude/latitude), properties XMBH, XMMC, XZQDM, DLBM, YSRQ
+ * and care_until: the parcels idle monitoring watches. `inCareOnly` keeps projects in their care
+ * period on `asOf`.
+ */
+export async function projectsGeoJson(db: Queryable, asOf: string, opts: { inCareOnly?: boolean } = {}): Promise<{ type: 'FeatureCollection'; features: { type: 'Feature'; properties: Record<string, unknown>; geometry: unknown }[] }> {
+  const r = await db.query<{ xmbh: string; xmmc: string | null; xzqdm: string | null; dlbm: string | null; ysrq: string | null; care_until: string | null; geojson: string }>(
+    `SELECT xmbh, xmmc, xzqdm, dlbm, ysrq::text AS ysrq, care_until::text AS care_until, ST_AsGeoJSON(geom, 9) AS geojson
+     FROM projects ${opts.inCareOnly ? 'WHERE ysrq <= $1::date AND $1::date < care_until' : 'WHERE $1::date IS NOT NULL'} ORDER BY xmbh`,
+    [asOf],
+  );
+  return {
+    type: 'FeatureCollection',
+    features: r.rows.map((p) => ({ type: 'Feature', properties: { XMBH: p.xmbh, XMMC: p.xmmc, XZQDM: p.xzqdm, DLBM: p.dlbm, YSRQ: p.ysrq, care_until: p.care_until }, geometry: JSON.parse(p.geojson) })),
+  };
+}
