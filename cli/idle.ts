@@ -15,7 +15,8 @@ import { decideParcels } from '../pipeline/idle/decide.js';
 import { observeScene, type ParcelObservation } from '../pipeline/idle/observe.js';
 import { seriesPng } from '../pipeline/idle/plot.js';
 import { renderKeyDateChips } from '../pipeline/idle/chips.js';
-import { openLedger } from '../ledger/index.js';
+import { openLedger, type Ledger } from '../ledger/index.js';
+import type { DetectConfig } from '../config/index.js';
 import { applyDecisions, recordObservations } from '../ledger/idle.js';
 import { ledgerLocation } from './ledger.js';
 import { defaultModelDir } from './paths.js';
@@ -96,4 +97,27 @@ export function registerIdle(program: Command): void {
       }
       console.log(JSON.stringify(summary, null, 2));
     });
+}
+
+/**
+ * Every scene a detection run processes also feeds idle monitoring: when the run has a 补充耕地
+ * layer, the register is brought up to date in the ledger and both dates are observed per project
+ * parcel (only tiles holding parcels are read and classified).
+ * @returns observations recorded, or null when the run has no projects layer.
+ */
+export async function recordRunObservations(l: Ledger, config: DetectConfig): Promise<number | null> {
+  const projects = config.layers.projects;
+  if (!projects) return null;
+  await l.importProjects(projects);
+  const cfg = parseIdleConfig({}, 'idle defaults');
+  const model = await loadModel(resolveModelDir(config.classify.model));
+  const clf = await createClassifier(model, { workers: 1 });
+  const obs: ParcelObservation[] = [];
+  try {
+    for (const scene of [config.before, config.after])
+      obs.push(...(await observeScene(scene.uri, cfg, { parcelsFile: projects, classifier: clf, contextPx: model.card.contextPx, ...(scene.date ? { date: scene.date } : {}) })));
+  } finally {
+    await clf.close();
+  }
+  return recordObservations(l, obs);
 }

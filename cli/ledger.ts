@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ConfigError } from '../pipeline/errors.js';
 import { defaultLedgerDir, openLedger, STATUS_LABELS, type CaseFilter, type CaseSummary, type Ledger, type Page } from '../ledger/index.js';
 import { CLUE_FORMATS, exportBalanceXlsx, exportClues, type ClueFormat } from '../ledger/export/index.js';
+import { recordRunObservations } from './idle.js';
 
 /** Where the ledger is: the server named by DATABASE_URL, else the embedded data directory. */
 export function ledgerLocation(db?: string): { url?: string; dir?: string; schema?: string } {
@@ -247,6 +248,8 @@ export async function ingestIntoLedger(result: import('../pipeline/run.js').RunR
     const place = where.url ? 'the server ledger' : `the ledger in ${where.dir}`;
     if (r.status === 'already-ingested') console.log(`this run is already in ${place} (run ${r.runId}): nothing changed`);
     else console.log(`recorded in ${place} as run ${r.runId}: ${r.created} new cases, ${r.continued} seen again, ${r.relapsed} relapses (npx farmwatch ledger list)`);
+    const observed = await recordRunObservations(l, result.summary.config);
+    if (observed !== null) console.log(`idle monitoring: ${observed} observations of 补充耕地 parcels recorded (npx farmwatch idle --ledger)`);
   } finally {
     await l.close();
   }
