@@ -244,7 +244,7 @@ export async function ingestIntoLedger(result: import('../pipeline/run.js').RunR
   const where = ledgerLocation(db);
   const l = await openLedger(where);
   try {
-    const r = await l.ingestResult(result, { actor: 'farmwatch demo' });
+    const r = await l.ingestResult(result, { actor: `farmwatch (${userInfo().username})` });
     const place = where.url ? 'the server ledger' : `the ledger in ${where.dir}`;
     if (r.status === 'already-ingested') console.log(`this run is already in ${place} (run ${r.runId}): nothing changed`);
     else console.log(`recorded in ${place} as run ${r.runId}: ${r.created} new cases, ${r.continued} seen again, ${r.relapsed} relapses (npx farmwatch ledger list)`);

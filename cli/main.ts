@@ -45,6 +45,7 @@ program
   .option('--pbf <geojson>', 'permanent basic farmland')
   .option('--approved <geojson>', 'approved construction land (PZWH)')
   .option('--filings <geojson>', 'facility-agriculture filings (BABH)')
+  .option('--projects <geojson>', '补充耕地 project register (XMBH, YSRQ): with --ledger, its parcels are observed for idle monitoring')
   .option('--truth <geojson>', 'ground truth to score against')
   .option('--bands <map>', 'band mapping for both scenes, e.g. blue=3,green=2,red=1,nir=4')
   .option('--before-bands <map>', 'band mapping of the before scene')
@@ -60,6 +61,8 @@ program
   .option('--before-landcover <tif>', 'land-cover map of the before date to use instead of the model')
   .option('--after-landcover <tif>', 'land-cover map of the after date to use instead of the model')
   .addOption(new Option('--all-transitions', 'without a baseline, also report herbaceous↔bare (the cultivation cycle)'))
+  .option('--ledger', 'record the run in the ledger (embedded, or DATABASE_URL)')
+  .option('--db <dir>', 'embedded ledger data directory (default as `farmwatch ledger`)')
   .action(async (o) => {
     const file = o.config ? await readConfigFile(o.config) : {};
     const scene = (uri: string, bands: string | undefined, date: string | undefined, base: unknown, landcover?: string) => ({
@@ -77,7 +80,7 @@ program
       out: o.out,
       layers: {
         ...((file.layers as object) ?? {}),
-        ...pick(o, ['baseline', 'townships', 'pbf', 'approved', 'filings']),
+        ...pick(o, ['baseline', 'townships', 'pbf', 'approved', 'filings', 'projects']),
       },
       ...(o.truth ? { truth: o.truth } : {}),
       ...(o.landcover ? { landcover: true } : {}),
@@ -89,6 +92,7 @@ program
     const config = parseDetectConfig(input, o.config ?? 'detect options');
     const result = await runDetection(config, { log: logger(), now: Date.now });
     printSummary(result.summary, result.outDir);
+    if (o.ledger) await ingestIntoLedger(result, o.db);
   });
 
 program
