@@ -49,6 +49,18 @@ export function buildFeatureModel(): Uint8Array {
   return g.build({ name: 'farmwatch-features', doc: 'Per-pixel features of trained farmwatch models', opset: OPSET, producer: 'farmwatch models/train/graph.ts', version: '1' });
 }
 
+/** Serialises a trained model with the metadata every one carries (bands, features, context). */
+function buildTrained(g: GraphBuilder, meta: { name: string; version: string; doc: string }, extra: Record<string, string>): Uint8Array {
+  return g.build({
+    name: meta.name,
+    doc: meta.doc,
+    opset: OPSET,
+    producer: 'farmwatch models/train',
+    version: meta.version,
+    metadata: { bands: BAND_ORDER.join(','), features: LEARNER_FEATURES.join(','), ...extra, context_px: String(CONTEXT_PX) },
+  });
+}
+
 /** Classes the rule base decides: cloud, shadow, and surface classes absent from the forest. */
 export function ruleDecidedClasses(forestCodes: readonly number[]): number[] {
   const rule = [LandCover.cloud, LandCover.shadow, ...RULE_SCORES.map((c) => LandCover[c])];
@@ -132,14 +144,7 @@ export function buildForestModel(forest: Forest, classCodes: readonly number[], 
   const confidence = g.op1('Where', [masked, sv.confidence, forestConf]);
   g.output(label, { name: 'label', dtype: DType.int32, shape: ['N', 'H', 'W'], doc: 'LandCover code (pipeline/types.ts)' });
   g.output(confidence, { name: 'confidence', dtype: DType.float, shape: ['N', 'H', 'W'], doc: 'forest probability of the label (rule membership for cloud/shadow)' });
-  const bytes = g.build({
-    name: meta.name,
-    doc: meta.doc,
-    opset: OPSET,
-    producer: 'farmwatch models/train',
-    version: meta.version,
-    metadata: { bands: BAND_ORDER.join(','), features: LEARNER_FEATURES.join(','), classes: classCodes.join(','), context_px: String(CONTEXT_PX) },
-  });
+  const bytes = buildTrained(g, meta, { classes: classCodes.join(',') });
   return { bytes, nodeCount: g.nodeCount };
 }
 
@@ -169,13 +174,6 @@ export function buildMlpModel(mlp: Mlp, classCodes: readonly number[], meta: { n
   const ruleChannels = ruled.map((code) => g.op1('Mul', [g.op1('Cast', [g.op1('Equal', [label4, g.constI32([code], [])])], { to: DType.float }, ['to']), g.constF(RULE_LOGIT)]));
   const scores = g.op1('Concat', [h, ...ruleChannels], { axis: 1 }, ['axis'], 'scores');
   g.output(scores, { name: 'scores', dtype: DType.float, shape: ['N', classCodes.length + ruled.length, 'H', 'W'], doc: 'class logits; channel → class in the card' });
-  const bytes = g.build({
-    name: meta.name,
-    doc: meta.doc,
-    opset: OPSET,
-    producer: 'farmwatch models/train',
-    version: meta.version,
-    metadata: { bands: BAND_ORDER.join(','), features: LEARNER_FEATURES.join(','), channels: [...classCodes, ...ruled].join(','), context_px: String(CONTEXT_PX) },
-  });
+  const bytes = buildTrained(g, meta, { channels: [...classCodes, ...ruled].join(',') });
   return { bytes, channels: [...classCodes, ...ruled] };
 }

@@ -8,7 +8,8 @@ import { ModelCardSchema } from '../../pipeline/classify/card.js';
 import { classifyInThread, openSession } from '../../pipeline/classify/inference.js';
 import { loadModel } from '../../pipeline/classify/load.js';
 import { closeScene, openScene, readRawWindow, readWindow } from '../../pipeline/imagery/index.js';
-import { LandCover } from '../../pipeline/types.js';
+import { LandCover, type RasterBlock } from '../../pipeline/types.js';
+import ort from 'onnxruntime-node';
 import { generateCounty, LANDCOVER_TRUTH_FILES } from '../../samples/index.js';
 import { hasSharedData, repoRoot } from '../../test/helpers/paths.js';
 import { baselineRows, dlbmTarget, openFeatureSession } from './data.js';
@@ -40,6 +41,21 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A block's learner features as rows (pixel-major), through the training feature graph. */
+async function featureRows(block: RasterBlock): Promise<Float32Array> {
+  const { width, height } = block.window;
+  const n = width * height;
+  const input = new Float32Array(4 * n);
+  block.data.forEach((d, c) => input.set(d, c * n));
+  const features = await openFeatureSession();
+  const planes = (await features.run({ reflectance: new ort.Tensor('float32', input, [1, 4, height, width]) })).features.data as Float32Array;
+  await features.release();
+  const F = LEARNER_FEATURES.length;
+  const rows = new Float32Array(n * F);
+  for (let p = 0; p < n; p++) for (let k = 0; k < F; k++) rows[p * F + k] = planes[k * n + p];
+  return rows;
+}
+
 describe('farmwatch train', () => {
   it('maps land-use codes by longest prefix and leaves mixed classes out', () => {
     expect(dlbmTarget(DEFAULT_DLBM_TARGETS, '0101')).toBe('green-or-bare');
@@ -65,17 +81,8 @@ describe('farmwatch train', () => {
     const session = await openSession(model.modelPath, 1);
     const onnx = await classifyInThread(session, model.card, block);
     await session.release();
-    const features = await openFeatureSession();
     const n = 160 * 120;
-    const input = new Float32Array(4 * n);
-    block.data.forEach((d, c) => input.set(d, c * n));
-    const { default: ort } = await import('onnxruntime-node');
-    const out = await features.run({ reflectance: new ort.Tensor('float32', input, [1, 4, 120, 160]) });
-    await features.release();
-    const planes = out.features.data as Float32Array;
-    const F = LEARNER_FEATURES.length;
-    const rows = new Float32Array(n * F);
-    for (let p = 0; p < n; p++) for (let k = 0; k < F; k++) rows[p * F + k] = planes[k * n + p];
+    const rows = await featureRows(block);
     if (result.model.kind !== 'forest') throw new Error('expected a forest');
     const js = predictForest(result.model.forest, rows);
     const ruled = ruleDecidedClasses(result.classCodes);
@@ -143,16 +150,8 @@ describe('farmwatch train with the small network', () => {
     const session = await openSession(model.modelPath, 1);
     const onnx = await classifyInThread(session, model.card, block);
     await session.release();
-    const features = await openFeatureSession();
     const n = 120 * 100;
-    const input = new Float32Array(4 * n);
-    block.data.forEach((d, c) => input.set(d, c * n));
-    const { default: ort } = await import('onnxruntime-node');
-    const planes = (await features.run({ reflectance: new ort.Tensor('float32', input, [1, 4, 100, 120]) })).features.data as Float32Array;
-    await features.release();
-    const F = LEARNER_FEATURES.length;
-    const rows = new Float32Array(n * F);
-    for (let p = 0; p < n; p++) for (let k = 0; k < F; k++) rows[p * F + k] = planes[k * n + p];
+    const rows = await featureRows(block);
     const js = predictMlp(r.model.mlp, rows);
     const ruled = ruleDecidedClasses(r.classCodes);
     let compared = 0;
