@@ -79,11 +79,13 @@ for (const size of sizes) {
   const raw2 = await rawInference(dir, 2);
   results.push({ size, run, raw1, raw2 });
 }
-// The trained default (random forest over the same features) on the first scene's tiles.
-const trained = join(root, 'models', 'landcover-rf-v1');
+// The trained models (random forest; small network as 1×1 convolutions) on the first scene's tiles.
 const firstScene = await ensureScene(sizes[0]);
-const trained1 = await rawInference(firstScene, 1, trained);
-const trained2 = await rawInference(firstScene, 2, trained);
+const trained: { id: string; t1: number; t2: number }[] = [];
+for (const id of ['landcover-rf-v1', 'landcover-mlp-v1']) {
+  const dir = join(root, 'models', id);
+  trained.push({ id, t1: await rawInference(firstScene, 1, dir), t2: await rawInference(firstScene, 2, dir) });
+}
 
 for (const { size, run, raw1, raw2 } of results) {
   const mpx = run.timings.megapixels;
@@ -100,7 +102,7 @@ if (results.length >= 2) {
   const [a, b] = [results[0], results.at(-1)!];
   console.log(`\npeak RSS: ${a.run.maxRssMB} MB at ${a.size}² vs ${b.run.maxRssMB} MB at ${b.size}² (${fmt(b.run.timings.megapixels / a.run.timings.megapixels)}× the pixels, ${fmt(b.run.maxRssMB / a.run.maxRssMB, 2)}× the memory)`);
 }
-console.log(`\ntrained model landcover-rf-v1, raw ONNX inference on 1024² tiles: ${fmt(trained1)} Mpx/s with 1 thread, ${fmt(trained2)} Mpx/s with 2 threads (spectral-v1 on the same tiles: ${fmt(results[0].raw1)} / ${fmt(results[0].raw2)})`);
+for (const t of trained) console.log(`\ntrained model ${t.id}, raw ONNX inference on 1024² tiles: ${fmt(t.t1)} Mpx/s with 1 thread, ${fmt(t.t2)} Mpx/s with 2 threads (spectral-v1 on the same tiles: ${fmt(results[0].raw1)} / ${fmt(results[0].raw2)})`);
 const v = benchVectorize();
 console.log(`\nvectoriser alone: ${JSON.stringify(v)}`);
 
