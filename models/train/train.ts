@@ -4,7 +4,8 @@
  * all rows, and writes `model.onnx`, `card.json` and `card.md`.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../../pipeline/outputs/index.js';
 import { join } from 'node:path';
 import { ModelCardSchema, type ModelCard } from '../../pipeline/classify/card.js';
 import { LandCover, landCoverName, type Logger } from '../../pipeline/types.js';
@@ -138,15 +139,10 @@ export async function trainModel(spec: TrainSpec, outDir: string, opts: { refere
     },
   });
   await mkdir(outDir, { recursive: true });
-  await writeAtomic(join(outDir, 'model.onnx'), bytes);
-  await writeAtomic(join(outDir, 'card.json'), `${JSON.stringify(card, null, 2)}\n`);
-  await writeAtomic(join(outDir, 'card.md'), renderTrainedCard(card));
+  await writeFileAtomic(join(outDir, 'model.onnx'), bytes);
+  await writeFileAtomic(join(outDir, 'card.json'), `${JSON.stringify(card, null, 2)}\n`);
+  await writeFileAtomic(join(outDir, 'card.md'), renderTrainedCard(card));
   return { card, model, classCodes, heldOut, rows: all.labels.length, seconds: (performance.now() - t0) / 1000 };
-}
-
-async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await writeFile(`${path}.partial`, data);
-  await rename(`${path}.partial`, path);
 }
 
 function countBy(codes: Uint8Array): Record<string, number> {
