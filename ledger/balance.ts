@@ -29,18 +29,8 @@ export interface BalanceFilter {
   xzqdm?: string[];
 }
 
-export interface Balance {
-  XZQDM: string;
-  XZQMC: string;
-  year: number;
-  outConfirmedM2: Record<string, number>;
-  outPendingM2: Record<string, number>;
-  inConfirmedM2: number;
-  inPendingM2: number;
-  paddyOutConfirmedM2: number;
-  paddyOutPendingM2: number;
-  paddyInConfirmedM2: number;
-  paddyInPendingM2: number;
+/** A township-year of the export contract's balance row, with what the ledger adds to it. */
+export interface Balance extends BalanceRow {
   /** Cropland occupied by construction (占补平衡, not part of the in–out balance). */
   occupationConfirmedM2: number;
   occupationPendingM2: number;
@@ -138,17 +128,5 @@ export async function balances(db: Queryable, filter: BalanceFilter, asOf: strin
   return out;
 }
 
-/** The export contract's rows (ledger/export/types.ts). */
-export const toBalanceRow = (b: Balance): BalanceRow => ({
-  XZQDM: b.XZQDM,
-  XZQMC: b.XZQMC,
-  year: b.year,
-  outConfirmedM2: b.outConfirmedM2,
-  outPendingM2: b.outPendingM2,
-  inConfirmedM2: b.inConfirmedM2,
-  inPendingM2: b.inPendingM2,
-  paddyOutConfirmedM2: b.paddyOutConfirmedM2,
-  paddyOutPendingM2: b.paddyOutPendingM2,
-  paddyInConfirmedM2: b.paddyInConfirmedM2,
-  paddyInPendingM2: b.paddyInPendingM2,
-});
+/** The export contract's rows (ledger/export/types.ts): the balance without the ledger's extras. */
+export const toBalanceRow = ({ occupationConfirmedM2, occupationPendingM2, netConfirmedM2, paddyNetConfirmedM2, balanced, ...row }: Balance): BalanceRow => row;
