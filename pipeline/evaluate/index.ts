@@ -5,16 +5,13 @@
  * - change: a run folder against planted changes (GeoJSON) → patch level (IoU matching, per type
  *   and overall) and pixel level (changed or not, and per type) precision, recall and F1.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cleanGeometry, geojsonCrs } from '../baseline/vectors.js';
-import { ConfigError, VectorError } from '../errors.js';
-import { makeTransform } from '../geo/crs.js';
+import { ConfigError } from '../errors.js';
 import { mapToPixel } from '../geo/grid.js';
 import { burnPolygon } from '../geo/rasterize.js';
 import { closeScene, openScene, readRawWindow } from '../imagery/index.js';
 import { scorePatches, type Score } from '../outputs/score.js';
-import { loadTruth } from '../truth.js';
+import { loadTruth, readPolygonParts } from '../truth.js';
 import { ChangeType, type Grid } from '../types.js';
 
 const round = (v: number) => Math.round(v * 1e4) / 1e4;
@@ -135,20 +132,13 @@ export interface ChangeAccuracy {
 
 /** Detected patches of a run folder, in the grid's CRS. */
 async function loadRunPatches(runDir: string, grid: Grid) {
-  const file = join(runDir, 'patches.geojson');
-  let doc: { features?: { geometry: unknown; properties: Record<string, unknown> }[] };
-  try {
-    doc = JSON.parse(await readFile(file, 'utf8'));
-  } catch (e) {
-    throw new VectorError('VECTOR_INVALID', `${file}: ${(e as Error).message}`, { file });
-  }
-  const toGrid = makeTransform(geojsonCrs(doc as never, file), grid.crs);
-  return (doc.features ?? []).flatMap((f, i) => {
-    const g = cleanGeometry(f.geometry);
-    if ('problem' in g) return [];
-    const p = f.properties ?? {};
-    return g.polygons.map((poly) => ({ id: String(p.JCBH ?? i), type: String(p.TBLX), legal: Boolean(p.HF), approval: (p.PZWH as string | null) ?? null, polygon: poly.map((ring) => ring.map(([x, y]) => toGrid(x, y))) }));
-  });
+  return (await readPolygonParts(join(runDir, 'patches.geojson'), grid, 'patches')).map(({ index, properties: p, polygon }) => ({
+    id: String(p.JCBH ?? index),
+    type: String(p.TBLX),
+    legal: Boolean(p.HF),
+    approval: (p.PZWH as string | null) ?? null,
+    polygon,
+  }));
 }
 
 /** Scores a run folder (change.tif + patches.geojson) against planted changes. */
