@@ -37,7 +37,7 @@ export function withBaseline(spec: TrainSpec, o: { baseline: string; images: str
   return {
     ...spec,
     id: o.id ?? `${spec.id}-calibrated`,
-    description: `Land-cover forest calibrated to one county: weak labels from its baseline survey ${o.baseline} on ${o.images.join(', ')}${o.keepGeneric ? `, with the labelled sources of ${spec.id}` : ''}. Features and rule memberships as in ${spec.id}; classes absent from the survey are decided by the spectral-v1 rules.`,
+    description: `Land-cover model calibrated to one county: weak labels from its baseline survey ${o.baseline} on ${o.images.join(', ')}${o.keepGeneric ? `, with the labelled sources of ${spec.id}` : ''}. Features and rule memberships as in ${spec.id}; classes absent from the survey are decided by the spectral-v1 rules.`,
     sources: o.keepGeneric ? [...spec.sources, source] : [source],
     evaluate: o.keepGeneric ? spec.evaluate : [],
   };
@@ -46,7 +46,7 @@ export function withBaseline(spec: TrainSpec, o: { baseline: string; images: str
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('Train a land-cover model (random forest exported to ONNX with its card) from labelled rasters and/or a baseline survey')
+    .description('Train a land-cover model (random forest or small network, exported to ONNX with its card) from labelled rasters and/or a baseline survey')
     .option('--spec <file>', 'training spec (JSON)', defaultTrainSpec())
     .option('--data <dir>', 'folder that $DATA in the spec stands for', defaultDataRoot())
     .option('--out <dir>', 'model folder to write (default: models/<id>)')
