@@ -18,7 +18,7 @@ import { list, readJson, uploadDir, writeJson } from '../../storage/index.js';
 import { Queues } from '../../workers/queues.js';
 import { registerSchedules, tickNow, type ScheduleConfig } from '../../catalog/schedule.js';
 import { repoRoot } from '../helpers/paths.js';
-import { dropPrefix, quiet, spawnWorker, startS3, stopWorker, waitFor, waitReady, waitRunEnd, type WorkerProc } from './helpers.js';
+import { dropPrefix, quiet, s3RunInput, spawnWorker, startS3, stopWorker, waitFor, waitReady, waitRunEnd, type WorkerProc } from './helpers.js';
 
 const BUCKET = 'fw-dist';
 // 1024: the generator's vector union fails at some sizes (e.g. 1000; noted in the report).
@@ -26,17 +26,6 @@ const SIZE = 1024;
 const REDIS = process.env.FARMWATCH_REDIS_URL || 'redis://127.0.0.1:6379';
 const PREFIX = `fwtest-dist-${process.pid}`;
 
-/** The county's run input with every file as an s3:// URI under `county/`. */
-function s3RunInput(m: CountyManifest) {
-  const local = countyRunInput('/county', m);
-  const toS3 = (p: string) => `s3://${BUCKET}${p}`;
-  return {
-    before: { uri: toS3(local.before.uri) },
-    after: { uri: toS3(local.after.uri) },
-    layers: Object.fromEntries(Object.entries(local.layers).map(([k, v]) => [k, toS3(v as string)])),
-    regionCode: local.regionCode,
-  };
-}
 
 const caseState = async (l: Ledger) =>
   (await l.listCases({}, { limit: 1000 })).rows.map((c) => ({ jcbh: c.jcbh, status: c.status, tblx: c.tblx, xzqdm: c.xzqdm, area: Math.round(c.areaM2 * 100) / 100, gdmj: Math.round(c.gdmj * 100) / 100, sfjbnt: c.sfjbnt }));
@@ -72,7 +61,7 @@ describe('distributed runs on BullMQ + S3', () => {
 
   it('gives the in-process patches and ledger state with two workers and S3 imagery/outputs; a resubmit is a no-op', async () => {
     const spec = {
-      detect: { ...s3RunInput(manifest), out: `s3://${BUCKET}/runs/county`, tiling, classify: { model: defaultModelDir() } },
+      detect: { ...s3RunInput(manifest, BUCKET), out: `s3://${BUCKET}/runs/county`, tiling, classify: { model: defaultModelDir() } },
       ledger: { dir: join(dir, 'ledger-dist') },
     };
     const sub = await q.submit(spec);
@@ -186,7 +175,7 @@ describe('distributed runs on BullMQ + S3', () => {
           code: m.regionCode,
           bbox: [minLon, minLat, maxLon, maxLat],
           out: `s3://${BUCKET}/scheduled`,
-          detect: { layers: s3RunInput(m).layers, tiling, classify: { model: defaultModelDir() } },
+          detect: { layers: s3RunInput(m, BUCKET).layers, tiling, classify: { model: defaultModelDir() } },
         },
       ],
     };

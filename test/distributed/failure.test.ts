@@ -16,7 +16,7 @@ import { runDetection, type RunResult } from '../../pipeline/run.js';
 import { countyRunInput, generateCounty, type CountyManifest } from '../../samples/index.js';
 import { exists, list, readBytes, readJson, uploadDir, writeBytes } from '../../storage/index.js';
 import { Queues } from '../../workers/queues.js';
-import { quiet, spawnWorker, startRedis, startS3, stopWorker, waitFor, waitReady, waitRunEnd, type WorkerProc } from './helpers.js';
+import { quiet, s3RunInput, spawnWorker, startRedis, startS3, stopWorker, waitFor, waitReady, waitRunEnd, type WorkerProc } from './helpers.js';
 
 const BUCKET = 'fw-fail';
 const SIZE = 1024;
@@ -42,13 +42,8 @@ describe('distributed runs survive failures', () => {
     return w;
   };
   const detect = (out: string, extra: Record<string, unknown> = {}) => {
-    const local = countyRunInput('/county', m);
-    const toS3 = (p: string) => `s3://${BUCKET}${p}`;
     return {
-      before: { uri: toS3(local.before.uri) },
-      after: { uri: toS3(local.after.uri) },
-      layers: Object.fromEntries(Object.entries(local.layers).map(([k, v]) => [k, toS3(v as string)])),
-      regionCode: local.regionCode,
+      ...s3RunInput(m, BUCKET),
       out: `s3://${BUCKET}/${out}`,
       tiling,
       classify: { model: defaultModelDir() },

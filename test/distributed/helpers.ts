@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { resetS3Client } from '../../storage/index.js';
 import type { RunRecord, RunStore } from '../../workers/state.js';
 import { repoRoot } from '../helpers/paths.js';
+import { countyRunInput, type CountyManifest } from '../../samples/index.js';
 
 export const quiet = { info: () => {}, warn: () => {}, debug: () => {} };
 
@@ -127,4 +128,16 @@ export async function dropPrefix(redis: import('ioredis').Redis, prefix: string)
     if ((cursor = next) === '0') break;
   }
   for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+}
+
+/** The sample county's run input with every file as an s3:// URI under `s3://<bucket>/county/`. */
+export function s3RunInput(m: CountyManifest, bucket: string) {
+  const local = countyRunInput('/county', m);
+  const toS3 = (p: string) => `s3://${bucket}${p}`;
+  return {
+    before: { uri: toS3(local.before.uri) },
+    after: { uri: toS3(local.after.uri) },
+    layers: Object.fromEntries(Object.entries(local.layers).map(([k, v]) => [k, toS3(v as string)])),
+    regionCode: local.regionCode,
+  };
 }
