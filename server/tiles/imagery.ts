@@ -1,0 +1,198 @@
+/**
+ * Imagery tiles: true colour (red, green, blue) and false colour (NIR, red, green) from a scene's
+ * reflectance, with a per-scene 2–98 % stretch. Reads go through the pipeline's imagery reader
+ * (band names and scale as the run opened the scene, file:// or s3:// with ranged reads).
+ */
+import { closeScene, openScene, readWindow, type Scene, type SceneOptions } from '../../pipeline/imagery/index.js';
+import { resolveBands } from '../../pipeline/imagery/scene.js';
+import { computeStretch, type BandStretch } from '../../pipeline/outputs/index.js';
+import { spreadSample } from '../../pipeline/tiling/index.js';
+import type { PointTransform } from '../../pipeline/geo/crs.js';
+import type { Grid, RasterBlock, Window } from '../../pipeline/types.js';
+import { ImageryError } from '../../pipeline/errors.js';
+import { TileError, checkTile, tileBoundsLonLat, type LonLatBBox } from './mercator.js';
+import { encodeTilePng } from './png.js';
+import { blockLevel, meanDownsample, sampleIndex, type Level } from './raster.js';
+import { gridLonLatBounds, mercatorTo, tilePixelMap, touchesGrid, type PixelMap } from './warp.js';
+
+/** 'true': red, green, blue. 'false': NIR, red, green (vegetation red). */
+export type ImageryStyle = 'true' | 'false';
+
+/** Bands shown as red, green, blue per style (names as the pipeline reads them). */
+export const STYLE_BANDS: Readonly<Record<ImageryStyle, readonly [string, string, string]>> = {
+  true: ['red', 'green', 'blue'],
+  false: ['nir', 'red', 'green'],
+};
+
+/** Percentiles of the per-scene stretch. */
+export const STRETCH_PERCENTILES = [2, 98] as const;
+/** Blocks of the file sampled for the stretch (spread over the scene). */
+const STRETCH_BLOCKS = 64;
+/** Long side of the in-memory overview used for zoomed-out tiles (the reader has no overview IFDs). */
+const OVERVIEW_MAX_PX = 2048;
+
+/** An open scene with what tiles of it need, computed once: projection, stretch, overview. */
+export interface ImageryScene {
+  readonly uri: string;
+  readonly scene: Scene;
+  readonly grid: Grid;
+  readonly lonLatBounds: LonLatBBox;
+  readonly toSource: PointTransform;
+  /** The style bands the scene has (of red, green, blue, nir), in that order. */
+  readonly bands: readonly string[];
+  /** Integer factor of the in-memory overview (a power of two ≥ 4). */
+  readonly overviewFactor: number;
+  /** Window reads made for this scene (tiles, stretch, overview): tests and the benchmark count them. */
+  reads: number;
+  stretch: Promise<ReadonlyMap<string, { min: number; max: number }>> | null;
+  overview: Promise<Level> | null;
+}
+
+/**
+ * Opens a scene for tiles.
+ * @param options the band mapping, scale and NoData the run used (detection config `before`/`after`)
+ * @throws ImageryError FILE_NOT_FOUND / CORRUPT_FILE / UNSUPPORTED_FORMAT naming the file;
+ *   AppError UNSUPPORTED_CRS or NO_GEOREFERENCE when the scene cannot be placed on the map
+ */
+export async function openImagery(uri: string, options: SceneOptions = {}): Promise<ImageryScene> {
+  const scene = await openScene(uri, options);
+  try {
+    const grid = scene.info.grid;
+    if (!scene.info.georeferenced)
+      throw new ImageryError('NO_GEOREFERENCE', `${uri}: the image is not georeferenced, so it cannot be drawn on the map`, { file: uri });
+    const toSource = mercatorTo(grid);
+    const bands = ['red', 'green', 'blue', 'nir'].filter((b) => {
+      try {
+        resolveBands(scene, [b]);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const long = Math.max(grid.width, grid.height);
+    const overviewFactor = Math.max(4, 2 ** Math.ceil(Math.log2(long / OVERVIEW_MAX_PX)));
+    return { uri, scene, grid, lonLatBounds: gridLonLatBounds(grid), toSource, bands, overviewFactor, reads: 0, stretch: null, overview: null };
+  } catch (e) {
+    await closeScene(scene);
+    throw withFile(e, uri);
+  }
+}
+
+export const closeImagery = (s: ImageryScene): Promise<void> => closeScene(s.scene);
+
+/** Adds the file to messages that lack it (proj4 errors name only the CRS). */
+function withFile(e: unknown, uri: string): unknown {
+  if (e instanceof Error && !e.message.includes(uri)) e.message = `${uri}: ${e.message}`;
+  return e;
+}
+
+async function read(s: ImageryScene, win: Window, bands: readonly string[]): Promise<RasterBlock> {
+  s.reads++;
+  return readWindow(s.scene, win, bands);
+}
+
+/**
+ * Per-band 2–98 % stretch of the scene from up to 64 of its blocks spread over it (every block of
+ * a small scene), computed once. Reads whole blocks so no block is decoded for a few pixels.
+ */
+export function sceneStretch(s: ImageryScene): Promise<ReadonlyMap<string, { min: number; max: number }>> {
+  s.stretch ??= (async () => {
+    const { blockWidth: bw, blockHeight: bh } = s.scene.info.layout;
+    const { width: W, height: H } = s.grid;
+    const rowsPer = Math.min(bh, 512);
+    const windows: Window[] = [];
+    for (let row = 0; row < H; row += rowsPer)
+      for (let col = 0; col < W; col += bw) windows.push({ col, row, width: Math.min(bw, W - col), height: Math.min(rowsPer, H - row) });
+    const blocks: RasterBlock[] = [];
+    for (const w of spreadSample(windows, STRETCH_BLOCKS)) blocks.push(await read(s, w, s.bands));
+    const st: BandStretch = computeStretch(blocks, s.bands, STRETCH_PERCENTILES[0], STRETCH_PERCENTILES[1]);
+    return new Map(s.bands.map((b, k) => [b, { min: st.min[k], max: st.max[k] }]));
+  })();
+  s.stretch.catch(() => (s.stretch = null));
+  return s.stretch;
+}
+
+/**
+ * The whole scene box-averaged by `overviewFactor`, built once on the first zoomed-out tile by
+ * reading the scene in strips (memory: one strip plus the overview, ≤ 2048² cells per band).
+ */
+export function sceneOverview(s: ImageryScene): Promise<Level> {
+  s.overview ??= (async () => {
+    const F = s.overviewFactor;
+    const { width: W, height: H } = s.grid;
+    const w = Math.ceil(W / F);
+    const h = Math.ceil(H / F);
+    const bands = s.bands.map(() => new Float32Array(w * h));
+    const valid = new Uint8Array(w * h);
+    const stripRows = Math.ceil(Math.max(Math.min(s.scene.info.layout.blockHeight, 512), F) / F) * F;
+    for (let row = 0; row < H; row += stripRows) {
+      const strip = await read(s, { col: 0, row, width: w * F, height: Math.min(stripRows, h * F - row) }, s.bands);
+      const small = meanDownsample(strip, F);
+      const at = (row / F) * w;
+      small.bands.forEach((b, k) => bands[k].set(b, at));
+      valid.set(small.valid, at);
+    }
+    return { col0: 0, row0: 0, factor: F, width: w, height: h, bands, valid };
+  })();
+  s.overview.catch(() => (s.overview = null));
+  return s.overview;
+}
+
+/**
+ * The source pixels a tile needs, as a level: a window read at full resolution, box-averaged when
+ * a tile pixel covers 2+ source pixels; the scene overview once it covers `overviewFactor`+.
+ */
+async function tileLevel(s: ImageryScene, map: PixelMap): Promise<{ level: Level; bands: readonly string[] }> {
+  if (map.scale >= s.overviewFactor) return { level: await sceneOverview(s), bands: s.bands };
+  const k = map.scale >= 2 ? Math.floor(map.scale) : 1;
+  const c0 = Math.floor(Math.max(0, map.minCol) / k) * k;
+  const r0 = Math.floor(Math.max(0, map.minRow) / k) * k;
+  const c1 = Math.min(s.grid.width, Math.floor(map.maxCol) + 1);
+  const r1 = Math.min(s.grid.height, Math.floor(map.maxRow) + 1);
+  const block = await read(s, { col: c0, row: r0, width: c1 - c0, height: r1 - r0 }, s.bands);
+  return { level: k > 1 ? meanDownsample(block, k) : blockLevel(block), bands: s.bands };
+}
+
+/**
+ * RGBA pixels of a tile from a level: bands stretched linearly to 0..255; alpha 0 outside the
+ * image and on no-data. Pure.
+ */
+export function colourImagery(level: Level, levelBands: readonly string[], index: Int32Array, rgb: readonly string[], stretch: ReadonlyMap<string, { min: number; max: number }>): Uint8Array {
+  const out = new Uint8Array(index.length * 4);
+  const chans = rgb.map((name) => {
+    const st = stretch.get(name)!;
+    return { data: level.bands[levelBands.indexOf(name)], lo: st.min, k: 255 / (st.max - st.min) };
+  });
+  for (let p = 0; p < index.length; p++) {
+    const q = index[p];
+    if (q < 0) continue;
+    for (let c = 0; c < 3; c++) {
+      const ch = chans[c];
+      const v = (ch.data[q] - ch.lo) * ch.k;
+      out[p * 4 + c] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+    }
+    out[p * 4 + 3] = 255;
+  }
+  return out;
+}
+
+/**
+ * Renders a 256×256 PNG imagery tile.
+ * @returns the PNG, or null when the tile lies wholly outside the scene
+ * @throws TileError CONFIG_INVALID (bad z/x/y); ImageryError MISSING_BAND when the scene lacks a
+ *   band of the style, CORRUPT_FILE naming the file and block
+ */
+export async function renderImageryTile(s: ImageryScene, z: number, x: number, y: number, style: ImageryStyle): Promise<Buffer | null> {
+  checkTile(z, x, y);
+  const rgb = STYLE_BANDS[style];
+  if (!rgb) throw new TileError('CONFIG_INVALID', `unknown imagery style "${String(style)}" (true or false)`, { field: 'style' });
+  resolveBands(s.scene, rgb); // a missing band fails here, naming the file and the bands it has
+  const [w, so, e, n] = tileBoundsLonLat(z, x, y);
+  const b = s.lonLatBounds;
+  if (!(b[0] < e && b[2] > w && b[1] < n && b[3] > so)) return null;
+  const map = tilePixelMap(s.grid, s.toSource, z, x, y);
+  if (!touchesGrid(map, s.grid)) return null;
+  const [stretch, { level, bands }] = await Promise.all([sceneStretch(s), tileLevel(s, map)]);
+  const index = sampleIndex(level, map, s.grid);
+  return encodeTilePng(colourImagery(level, bands, index, rgb, stretch));
+}
