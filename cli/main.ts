@@ -16,6 +16,7 @@ import { registerTrain } from './train.js';
 import { registerEval } from './eval.js';
 import { registerRuns } from './runs.js';
 import { registerIdle } from './idle.js';
+import { registerServe } from './serve.js';
 
 const program = new Command();
 program.name('farmwatch').description('Satellite monitoring of farmland: change patches, clue lists, ledger').version('0.1.0');
@@ -163,6 +164,7 @@ registerTrain(program);
 registerEval(program);
 registerRuns(program);
 registerIdle(program);
+registerServe(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isAppError(e)) {

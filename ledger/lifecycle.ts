@@ -5,6 +5,7 @@
  *                                                       | 设施农用地 facility | 农村道路 rural_road
  *   违法 ─→ 整改中 rectifying ─→ 已整改 rectified ─→ 销号 closed
  *   合法 | 伪变化 | 设施农用地 | 农村道路 ─→ 销号 closed
+ *   待核查 ─(desk review, reason required)→ 伪变化
  *   销号 ─(detected again, by ingest only)→ 待核查 (relapse 复发)
  *
  * Pure: `planTransition` checks a request against a case and returns what to write, or throws.
@@ -39,7 +40,9 @@ export function parseStatus(s: string): Status | null {
 
 /** Where each state may go by a person's action (relapse is the ingest's, not a person's). */
 export const TRANSITIONS: Readonly<Record<Status, readonly Status[]>> = {
-  pending: ['dispatched'],
+  // An analyst may exclude an obvious false change at the desk (内业排除: cloud, shadow, harvest)
+  // without sending it to the township; the reason is still required.
+  pending: ['dispatched', 'false_change'],
   dispatched: ['legal', 'illegal', 'false_change', 'facility', 'rural_road'],
   legal: ['closed'],
   illegal: ['rectifying'],

@@ -39,7 +39,7 @@ export const PageSchema = z
   .object({
     limit: z.number().int().min(1).max(1000).default(50),
     offset: z.number().int().min(0).default(0),
-    order: z.enum(['jcbh', 'area_desc', 'last_seen_desc', 'deadline']).default('jcbh'),
+    order: z.enum(['jcbh', 'area_desc', 'last_seen_desc', 'deadline', 'priority']).default('jcbh'),
   })
   .strict();
 export type Page = z.input<typeof PageSchema>;
@@ -77,6 +77,8 @@ const ORDER: Record<string, string> = {
   area_desc: 'c.area_m2 DESC, c.jcbh',
   last_seen_desc: 'c.last_seen DESC NULLS LAST, c.jcbh',
   deadline: 'c.deadline NULLS LAST, c.jcbh',
+  // Review priority: permanent basic farmland first, then the most cropland lost, then the largest.
+  priority: 'c.sfjbnt DESC, c.gdmj DESC, c.area_m2 DESC, c.jcbh',
 };
 
 export interface CaseSummary {
