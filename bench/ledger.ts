@@ -2,10 +2,16 @@
  * Ledger benchmark (part of `npm run bench`): 100 000 cases seeded in a scratch schema of the server
  * database (DATABASE_URL, else the local test database) with generate_series, then the case list
  * with filters and paging as the CLI and web app call it, timed per query shape (p50/p95 in ms).
+ * The same queue is then timed through the review app's HTTP API (session check, township scope,
+ * JSON), as the page asks for it.
  * Environment: FW_BENCH_LEDGER_ROWS to change the row count.
  */
 import { randomBytes } from 'node:crypto';
-import { openLedger, type CaseFilter, type Page } from '../ledger/index.js';
+import { tmpdir } from 'node:os';
+import { openLedger, type CaseFilter, type Ledger, type Page } from '../ledger/index.js';
+import { buildApp } from '../server/app.js';
+import { upsertUser } from '../server/auth.js';
+import { fileUri } from '../storage/index.js';
 
 const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const rows = Number(process.env.FW_BENCH_LEDGER_ROWS ?? 100_000);
@@ -60,9 +66,51 @@ async function main() {
       table[name] = { total: res.total, rows: res.rows.length, 'p50 ms': Math.round(pct(ms, 50) * 10) / 10, 'p95 ms': Math.round(pct(ms, 95) * 10) / 10 };
     }
     console.table(table);
+    await benchApi(l);
   } finally {
     await l.db.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
     await l.close();
+  }
+}
+
+/** Case-list latency through the review app over HTTP on localhost, p50/p95 per queue the page asks for. */
+async function benchApi(l: Ledger): Promise<void> {
+  const password = randomBytes(12).toString('hex');
+  await upsertUser(l.db, { username: 'bench-analyst', password, role: 'analyst' }, 'bench');
+  await upsertUser(l.db, { username: 'bench-town', password, role: 'township', xzqdm: '321282105' }, 'bench');
+  const app = await buildApp({ ledger: l, attachmentsUri: fileUri(tmpdir()) });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const login = async (username: string) => {
+      const r = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+      return (r.headers.get('set-cookie') ?? '').split(';')[0];
+    };
+    const cookies = { analyst: await login('bench-analyst'), township: await login('bench-town') };
+    const queues: [string, keyof typeof cookies, string][] = [
+      ['queue by priority, first page', 'analyst', 'order=priority&limit=50'],
+      ['pending on PBF ≥ 1 亩, by priority', 'analyst', 'status=pending&sfjbnt=true&minAreaM2=666.67&order=priority&limit=50'],
+      ['type + township + status, page 3', 'analyst', 'tblx=outflow_pond,occupation_building&xzqdm=321282103&status=pending&limit=50&offset=100'],
+      ['township officer, own queue', 'township', 'order=priority&limit=50'],
+      ['deep page by priority', 'analyst', 'order=priority&limit=50&offset=90000'],
+    ];
+    const table: Record<string, { total: number; 'p50 ms': number; 'p95 ms': number }> = {};
+    for (const [name, who, q] of queues) {
+      const ms: number[] = [];
+      let total = 0;
+      for (let k = 0; k < 31; k++) {
+        const t = performance.now();
+        const r = await fetch(`${base}/api/cases?${q}`, { headers: { cookie: cookies[who] } });
+        const body = (await r.json()) as { total: number };
+        if (!r.ok) throw new Error(`${name}: HTTP ${r.status} ${JSON.stringify(body)}`);
+        if (k > 0) ms.push(performance.now() - t); // the first is a warm-up
+        total = body.total;
+      }
+      table[name] = { total, 'p50 ms': Math.round(pct(ms, 50) * 10) / 10, 'p95 ms': Math.round(pct(ms, 95) * 10) / 10 };
+    }
+    console.log(`\nreview app: GET /api/cases over HTTP on ${rows.toLocaleString('en')} cases`);
+    console.table(table);
+  } finally {
+    await app.close();
   }
 }
 
