@@ -92,6 +92,10 @@ export class TileCache {
   private put(key: string, v: Buffer | null): void {
     const size = (v?.length ?? 0) + ENTRY_OVERHEAD;
     if (size > this.maxBytes) return;
+    if (this.lru.has(key)) {
+      this.bytes -= (this.lru.get(key)?.length ?? 0) + ENTRY_OVERHEAD;
+      this.lru.delete(key);
+    }
     this.lru.set(key, v);
     this.bytes += size;
     for (const [k, old] of this.lru) {

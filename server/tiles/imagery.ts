@@ -55,7 +55,9 @@ export interface ImageryScene {
  *   AppError UNSUPPORTED_CRS or NO_GEOREFERENCE when the scene cannot be placed on the map
  */
 export async function openImagery(uri: string, options: SceneOptions = {}): Promise<ImageryScene> {
-  const scene = await openScene(uri, options);
+  // A small decoded-block cache per scene: neighbouring tiles share blocks, and the renderer keeps
+  // many scenes open.
+  const scene = await openScene(uri, { cacheBytes: 16 * 1024 * 1024, ...options });
   try {
     const grid = scene.info.grid;
     if (!scene.info.georeferenced)
@@ -142,15 +144,17 @@ export function sceneOverview(s: ImageryScene): Promise<Level> {
  * The source pixels a tile needs, as a level: a window read at full resolution, box-averaged when
  * a tile pixel covers 2+ source pixels; the scene overview once it covers `overviewFactor`+.
  */
-async function tileLevel(s: ImageryScene, map: PixelMap): Promise<{ level: Level; bands: readonly string[] }> {
+async function tileLevel(s: ImageryScene, map: PixelMap, rgb: readonly string[]): Promise<{ level: Level; bands: readonly string[] }> {
   if (map.scale >= s.overviewFactor) return { level: await sceneOverview(s), bands: s.bands };
   const k = map.scale >= 2 ? Math.floor(map.scale) : 1;
+  // Whole k×k cells, aligned on multiples of k: a cell on the tile edge averages the same pixels
+  // in both neighbouring tiles, so no seam.
   const c0 = Math.floor(Math.max(0, map.minCol) / k) * k;
   const r0 = Math.floor(Math.max(0, map.minRow) / k) * k;
-  const c1 = Math.min(s.grid.width, Math.floor(map.maxCol) + 1);
-  const r1 = Math.min(s.grid.height, Math.floor(map.maxRow) + 1);
-  const block = await read(s, { col: c0, row: r0, width: c1 - c0, height: r1 - r0 }, s.bands);
-  return { level: k > 1 ? meanDownsample(block, k) : blockLevel(block), bands: s.bands };
+  const c1 = Math.min(s.grid.width, Math.ceil((Math.floor(map.maxCol) + 1) / k) * k);
+  const r1 = Math.min(s.grid.height, Math.ceil((Math.floor(map.maxRow) + 1) / k) * k);
+  const block = await read(s, { col: c0, row: r0, width: c1 - c0, height: r1 - r0 }, rgb);
+  return { level: k > 1 ? meanDownsample(block, k) : blockLevel(block), bands: rgb };
 }
 
 /**
@@ -192,7 +196,7 @@ export async function renderImageryTile(s: ImageryScene, z: number, x: number, y
   if (!(b[0] < e && b[2] > w && b[1] < n && b[3] > so)) return null;
   const map = tilePixelMap(s.grid, s.toSource, z, x, y);
   if (!touchesGrid(map, s.grid)) return null;
-  const [stretch, { level, bands }] = await Promise.all([sceneStretch(s), tileLevel(s, map)]);
+  const [stretch, { level, bands }] = await Promise.all([sceneStretch(s), tileLevel(s, map, rgb)]);
   const index = sampleIndex(level, map, s.grid);
   return encodeTilePng(colourImagery(level, bands, index, rgb, stretch));
 }
