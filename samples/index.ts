@@ -16,6 +16,7 @@ import { AFTER_DATE, BEFORE_DATE, CROPLAND, DLMC, HARD_CASE_NAMES, buildLayout, 
 import { buildRenderIndex, renderImage, SUPERSAMPLE } from './render.js';
 import { AFTER_GAIN, AFTER_OFFSET, BANDS } from './spectra.js';
 import { GeoJsonWriter, ellipsoidalArea, makeCoordMap, toGeoJsonPolygon, unionRings } from './vectors.js';
+import { COMPENSATION_FILES, writeCompensation } from './compensation.js';
 
 export { HARD_CASE_NAMES, type HardCaseName } from './layout.js';
 
@@ -66,6 +67,10 @@ export const CountyManifestSchema = z.object({
         .object({ before: z.string(), after: z.string() })
         .optional()
         .describe('True land-cover rasters of both dates (only with truthRasters)'),
+      compensation: z
+        .object({ register: z.string(), history: z.string(), dem: z.string(), redline: z.string(), quotas: z.string(), uses: z.string(), truth: z.string() })
+        .optional()
+        .describe('补充耕地 audit data (only with vectors): complete register, pre-project scene, DEM, red line, quota plan, indicator uses, planted truth; see samples/compensation.ts'),
     })
     .describe('File names relative to the county folder'),
   crs: z.object({ epsg: z.number().int(), name: z.string() }),
@@ -151,6 +156,8 @@ export async function generateCounty(opts: CountyOptions): Promise<CountyManifes
     metadata: { ACQUISITION_DATE: AFTER_DATE, SENSOR: 'synthetic GF-2-like PMS', SOURCE: 'farmwatch samples/generateCounty' },
   });
   const layers = o.vectors ? await writeVectors(o.outDir, layout, transform) : {};
+  // Files of their own beside the county's (nothing above depends on them).
+  if (o.vectors) await writeCompensation(o.outDir, layout, transform, o.seed, SAMPLE_EPSG, REGION.code);
   const manifest = buildManifest(o, layout, transform, layers);
   const path = join(o.outDir, MANIFEST_FILE);
   await writeFile(`${path}.partial`, JSON.stringify(manifest, null, 2) + '\n');
@@ -305,6 +312,7 @@ function buildManifest(o: z.output<typeof CountyOptionsSchema>, layout: Layout, 
         : {},
       truth: 'truth.geojson',
       ...(o.truthRasters ? { landcoverTruth: { ...LANDCOVER_TRUTH_FILES } } : {}),
+      ...(o.vectors ? { compensation: { ...COMPENSATION_FILES } } : {}),
     },
     crs: { epsg: SAMPLE_EPSG, name: 'CGCS2000 / 3-degree Gauss-Kruger zone 40' },
     lonLatEpsg: 4490,
