@@ -7,7 +7,10 @@
  * cases' counter table). A human rules each case: 核实 (confirmed; the deduction stands) or 排除
  * (dismissed, with a reason; the indicator is restored).
  */
+import { indicatorAccount, type IndicatorAccount } from '../audit/account.js';
 import type { Finding } from '../audit/findings.js';
+import type { ReportFinding } from '../audit/report-xlsx.js';
+import { quotas, registerProjects, uses } from './compensation.js';
 import { FINDING_TYPES, type FindingType } from '../audit/types.js';
 import { ConflictError, LedgerError, NotFoundError, TransitionError } from './errors.js';
 import type { Ledger } from './index.js';
@@ -173,4 +176,40 @@ export async function ruleCompensationCase(ledger: Ledger, jcbh: string, to: 'co
     ]);
     return { jcbh, status: to, version: c.version + 1 };
   });
+}
+
+/** The indicator account on `asOf` from the ledger: register, standing audit cases, quotas, uses and the 进出 balance. */
+export async function compensationAccount(ledger: Ledger, asOf: string): Promise<{ account: IndicatorAccount; findings: ReportFinding[] }> {
+  const [projects, cases, q, u, balances, towns] = await Promise.all([
+    registerProjects(ledger.db),
+    listCompensationCases(ledger),
+    quotas(ledger.db),
+    uses(ledger.db),
+    ledger.balances({}, asOf),
+    ledger.db.query<{ xzqdm: string; xzqmc: string | null }>('SELECT xzqdm, xzqmc FROM townships'),
+  ]);
+  const account = indicatorAccount(
+    {
+      projects,
+      findings: cases.map((c) => ({ xmbh: c.xmbh, status: c.status, deductM2: c.deductM2, deductPaddyM2: c.deductPaddyM2, label: c.tblxmc })),
+      quotas: q,
+      uses: u,
+      balances,
+      townshipNames: new Map(towns.rows.filter((t) => t.xzqmc).map((t) => [t.xzqdm, t.xzqmc!])),
+    },
+    asOf,
+  );
+  const findings: ReportFinding[] = cases.map((c) => ({
+    jcbh: c.jcbh,
+    tblxmc: c.tblxmc,
+    xmbh: c.xmbh,
+    xzqdm: c.xzqdm,
+    subject: c.subject,
+    areaM2: c.areaM2,
+    deductM2: c.deductM2,
+    status: COMPENSATION_STATUS_LABELS[c.status],
+    rule: c.rule,
+    chips: c.chips,
+  }));
+  return { account, findings };
 }

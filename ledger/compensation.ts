@@ -223,6 +223,8 @@ export interface RegisterProject {
   xmbh: string;
   xmmc: string | null;
   xmlx: ProjectType | null;
+  /** Type label (项目类型). */
+  xmlxmc: string | null;
   xzqdm: string | null;
   xzqmc: string | null;
   dlbm: string | null;
@@ -240,10 +242,10 @@ export interface RegisterProject {
 
 export async function registerProjects(db: Queryable): Promise<RegisterProject[]> {
   const r = await db.query<{
-    id: number; xmbh: string; xmmc: string | null; xmlx: ProjectType | null; xzqdm: string | null; xzqmc: string | null; dlbm: string | null; claimed: number | null;
+    id: number; xmbh: string; xmmc: string | null; xmlx: ProjectType | null; xmlxmc: string | null; xzqdm: string | null; xzqmc: string | null; dlbm: string | null; claimed: number | null;
     paddy: number | null; area_m2: number; lxrq: string | null; kgrq: string | null; ysrq: string | null; rkrq: string | null; source_row: number | null;
   }>(
-    `SELECT p.id, p.xmbh, p.xmmc, p.xmlx, p.xzqdm, COALESCE(p.xzqmc, t.xzqmc) AS xzqmc, p.dlbm, COALESCE(p.claimed_m2, p.declared_m2) AS claimed,
+    `SELECT p.id, p.xmbh, p.xmmc, p.xmlx, p.xmlxmc, p.xzqdm, COALESCE(p.xzqmc, t.xzqmc) AS xzqmc, p.dlbm, COALESCE(p.claimed_m2, p.declared_m2) AS claimed,
             COALESCE(p.paddy_m2, CASE WHEN p.dlbm = '0101' THEN COALESCE(p.claimed_m2, p.declared_m2, p.area_m2) ELSE 0 END) AS paddy, p.area_m2,
             p.lxrq::text AS lxrq, p.kgrq::text AS kgrq, p.ysrq::text AS ysrq, p.rkrq::text AS rkrq, p.source_row
      FROM projects p LEFT JOIN townships t ON t.xzqdm = p.xzqdm ORDER BY p.xmbh`,
@@ -253,6 +255,7 @@ export async function registerProjects(db: Queryable): Promise<RegisterProject[]
     xmbh: p.xmbh,
     xmmc: p.xmmc,
     xmlx: p.xmlx,
+    xmlxmc: p.xmlxmc,
     xzqdm: p.xzqdm,
     xzqmc: p.xzqmc,
     dlbm: p.dlbm,
