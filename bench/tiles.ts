@@ -50,17 +50,20 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 
 async function time(tiles: { z: number; x: number; y: number }[], render: (t: { z: number; x: number; y: number }) => Promise<Buffer | null>) {
   const ms: number[] = [];
+  const byZoom: Record<number, number[]> = {};
   let bytes = 0;
   let empty = 0;
   for (const t of tiles) {
     const t0 = performance.now();
     const png = await render(t);
     ms.push(performance.now() - t0);
+    (byZoom[t.z] ??= []).push(ms[ms.length - 1]);
     if (png) bytes += png.length;
     else empty++;
   }
   ms.sort((a, b) => a - b);
-  return { p50: pct(ms, 50), p95: pct(ms, 95), max: ms[ms.length - 1], kB: bytes / 1024 / Math.max(1, tiles.length - empty), empty };
+  for (const v of Object.values(byZoom)) v.sort((a, b) => a - b);
+  return { p50: pct(ms, 50), p95: pct(ms, 95), max: ms[ms.length - 1], kB: bytes / 1024 / Math.max(1, tiles.length - empty), empty, byZoom };
 }
 
 await ensureRun();
@@ -84,6 +87,7 @@ const kinds: { name: string; render: (r: TileRenderer, t: { z: number; x: number
 
 console.log(`\nmap tiles — scene ${size}×${size} px (2 m), ${tiles.length} tiles per style (z13–z15 all, z16–z17 spread: ${JSON.stringify(byZoom)}), one at a time`);
 const rows: Record<string, Record<string, number | string>> = {};
+const zoomRows: Record<string, Record<string, string>> = {};
 const cacheRoot = await mkdtemp(join(tmpdir(), 'fw-bench-tiles-'));
 try {
   for (const k of kinds) {
@@ -112,9 +116,12 @@ try {
       'disk p95 ms': f(disk.p95),
       'kB/tile': f(cold.kB),
     };
+    zoomRows[k.name] = Object.fromEntries(Object.entries(cold.byZoom).map(([z, v]) => [`z${z} p50/p95 ms`, `${f(pct(v, 50))} / ${f(pct(v, 95))}`]));
   }
 } finally {
   await rm(cacheRoot, { recursive: true, force: true });
 }
 console.table(rows);
-console.log('cold max: the first zoomed-out (z13) tile builds the in-memory overview of the scene, once per scene.');
+console.log('cold renders by zoom:');
+console.table(zoomRows);
+console.log('cold max: zoomed-out tiles (z13–z14) of a region not seen before fill the in-memory overview from full-resolution reads, once per scene.');

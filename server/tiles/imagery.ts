@@ -45,7 +45,7 @@ export interface ImageryScene {
   /** Window reads made for this scene (tiles, stretch, overview): tests and the benchmark count them. */
   reads: number;
   stretch: Promise<ReadonlyMap<string, { min: number; max: number }>> | null;
-  overview: Promise<Level> | null;
+  overview: Overview | null;
 }
 
 /**
@@ -114,30 +114,58 @@ export function sceneStretch(s: ImageryScene): Promise<ReadonlyMap<string, { min
   return s.stretch;
 }
 
-/**
- * The whole scene box-averaged by `overviewFactor`, built once on the first zoomed-out tile by
- * reading the scene in strips (memory: one strip plus the overview, ≤ 2048² cells per band).
- */
-export function sceneOverview(s: ImageryScene): Promise<Level> {
-  s.overview ??= (async () => {
-    const F = s.overviewFactor;
-    const { width: W, height: H } = s.grid;
-    const w = Math.ceil(W / F);
-    const h = Math.ceil(H / F);
-    const bands = s.bands.map(() => new Float32Array(w * h));
-    const valid = new Uint8Array(w * h);
-    const stripRows = Math.ceil(Math.max(Math.min(s.scene.info.layout.blockHeight, 512), F) / F) * F;
-    for (let row = 0; row < H; row += stripRows) {
-      const strip = await read(s, { col: 0, row, width: w * F, height: Math.min(stripRows, h * F - row) }, s.bands);
-      const small = meanDownsample(strip, F);
-      const at = (row / F) * w;
-      small.bands.forEach((b, k) => bands[k].set(b, at));
-      valid.set(small.valid, at);
-    }
-    return { col0: 0, row0: 0, factor: F, width: w, height: h, bands, valid };
-  })();
-  s.overview.catch(() => (s.overview = null));
+/** The overview: the scene box-averaged by `overviewFactor`, filled chunk by chunk as tiles need it. */
+interface Overview {
+  readonly level: Level;
+  /** Chunk edge in source pixels (a multiple of the factor, so chunks fill whole cells). */
+  readonly chunk: number;
+  readonly across: number;
+  /** Fill of each chunk, started once (concurrent tiles wait on the same read). */
+  readonly fills: Map<number, Promise<void>>;
+}
+
+function overviewOf(s: ImageryScene): Overview {
+  if (s.overview) return s.overview;
+  const F = s.overviewFactor;
+  const w = Math.ceil(s.grid.width / F);
+  const h = Math.ceil(s.grid.height / F);
+  const level: Level = { col0: 0, row0: 0, factor: F, width: w, height: h, bands: s.bands.map(() => new Float32Array(w * h)), valid: new Uint8Array(w * h) };
+  const chunk = Math.ceil(512 / F) * F;
+  s.overview = { level, chunk, across: Math.ceil(s.grid.width / chunk), fills: new Map() };
   return s.overview;
+}
+
+/**
+ * The overview with every chunk under source pixels [c0, c1) × [r0, r1) filled: a zoomed-out
+ * tile reads only the chunks it covers, once per scene (no overview IFDs are read; the first
+ * zoomed-out view of a region costs one full-resolution read of it).
+ */
+async function overviewFor(s: ImageryScene, c0: number, r0: number, c1: number, r1: number): Promise<Level> {
+  const o = overviewOf(s);
+  const { level, chunk } = o;
+  const F = level.factor;
+  const jobs: Promise<void>[] = [];
+  for (let cy = Math.floor(r0 / chunk); cy <= Math.floor((r1 - 1) / chunk); cy++)
+    for (let cx = Math.floor(c0 / chunk); cx <= Math.floor((c1 - 1) / chunk); cx++) {
+      const id = cy * o.across + cx;
+      let fill = o.fills.get(id);
+      if (!fill) {
+        fill = (async () => {
+          const win = { col: cx * chunk, row: cy * chunk, width: Math.min(chunk, level.width * F - cx * chunk), height: Math.min(chunk, level.height * F - cy * chunk) };
+          const small = meanDownsample(await read(s, win, s.bands), F);
+          for (let j = 0; j < small.height; j++) {
+            const at = (win.row / F + j) * level.width + win.col / F;
+            small.bands.forEach((b, k) => level.bands[k].set(b.subarray(j * small.width, (j + 1) * small.width), at));
+            level.valid.set(small.valid.subarray(j * small.width, (j + 1) * small.width), at);
+          }
+        })();
+        o.fills.set(id, fill);
+        fill.catch(() => o.fills.delete(id));
+      }
+      jobs.push(fill);
+    }
+  await Promise.all(jobs);
+  return level;
 }
 
 /**
@@ -145,7 +173,12 @@ export function sceneOverview(s: ImageryScene): Promise<Level> {
  * a tile pixel covers 2+ source pixels; the scene overview once it covers `overviewFactor`+.
  */
 async function tileLevel(s: ImageryScene, map: PixelMap, rgb: readonly string[]): Promise<{ level: Level; bands: readonly string[] }> {
-  if (map.scale >= s.overviewFactor) return { level: await sceneOverview(s), bands: s.bands };
+  const inside = (v: number, n: number) => Math.min(n, Math.max(0, v));
+  if (map.scale >= s.overviewFactor)
+    return {
+      level: await overviewFor(s, inside(Math.floor(map.minCol), s.grid.width), inside(Math.floor(map.minRow), s.grid.height), inside(Math.floor(map.maxCol) + 1, s.grid.width), inside(Math.floor(map.maxRow) + 1, s.grid.height)),
+      bands: s.bands,
+    };
   const k = map.scale >= 2 ? Math.floor(map.scale) : 1;
   // Whole k×k cells, aligned on multiples of k: a cell on the tile edge averages the same pixels
   // in both neighbouring tiles, so no seam.
