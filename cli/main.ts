@@ -16,6 +16,7 @@ import { registerTrain } from './train.js';
 import { registerEval } from './eval.js';
 import { registerRuns } from './runs.js';
 import { registerIdle } from './idle.js';
+import { auditCommand } from './audit.js';
 import { registerServe } from './serve.js';
 
 const program = new Command();
@@ -138,6 +139,7 @@ program
   });
 
 program.addCommand(ledgerCommand());
+program.addCommand(auditCommand());
 
 function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
