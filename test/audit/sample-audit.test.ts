@@ -11,7 +11,10 @@ import { parseAuditConfig } from '../../audit/config.js';
 import { runAudit, type AuditResult } from '../../audit/run.js';
 import { defaultModelDir } from '../../cli/paths.js';
 import { importCompensation, registerGeoJson, registerProjects } from '../../ledger/compensation.js';
-import { listCompensationCases, recordAudit, ruleCompensationCase } from '../../ledger/compensation-audit.js';
+import { compensationAccount, listCompensationCases, recordAudit, ruleCompensationCase } from '../../ledger/compensation-audit.js';
+import { writeIndicatorXlsx, ACCOUNT_SHEET } from '../../audit/report-xlsx.js';
+import { MU_PER_M2 } from '../../pipeline/geo/area.js';
+import ExcelJS from 'exceljs';
 import type { Ledger } from '../../ledger/index.js';
 import { createClassifier, loadModel } from '../../pipeline/classify/index.js';
 import type { CompensationTruth } from '../../samples/compensation.js';
@@ -104,5 +107,48 @@ describe('audit of the sample county', () => {
     await expect(ruleCompensationCase(ledger, c0.jcbh, 'dismissed', { actor: 'x' })).rejects.toMatchObject({ code: 'MISSING_EVIDENCE' });
     expect(await ruleCompensationCase(ledger, c0.jcbh, 'confirmed', { actor: '张三' })).toMatchObject({ status: 'confirmed', version: 3 });
     await expect(ruleCompensationCase(ledger, c0.jcbh, 'dismissed', { actor: 'x', reason: 'y' })).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+  });
+
+  it('the indicator account of the sample matches the totals computed by hand from the planted truth', async () => {
+    const asOf = '2026-06-01';
+    const { account, findings } = await compensationAccount(ledger, asOf);
+    // By hand: every register project is accepted by 2026; a whole-parcel finding takes the whole claimed
+    // area, a geometry finding its planted area (capped at the claimed area); paddy in proportion.
+    const byYear = new Map<number, { accepted: number; paddy: number; deducted: number; deductedPaddy: number; warehoused: number; used: number }>();
+    const y = (d: string) => Number(d.slice(0, 4));
+    const at = (year: number) => byYear.get(year) ?? (byYear.set(year, { accepted: 0, paddy: 0, deducted: 0, deductedPaddy: 0, warehoused: 0, used: 0 }), byYear.get(year)!);
+    for (const p of truth.projects) {
+      const whole = p.findings.some((f) => ['compensation_existing_cropland', 'compensation_still_woody', 'compensation_no_works'].includes(f.type));
+      const d = whole ? p.XZGDMJ : Math.min(p.XZGDMJ, p.findings.reduce((s, f) => s + f.areaM2, 0));
+      const dp = whole ? p.XZSTMJ : (d * p.XZSTMJ) / p.XZGDMJ;
+      const r = at(y(p.YSRQ));
+      r.accepted += p.XZGDMJ;
+      r.paddy += p.XZSTMJ;
+      r.deducted += d;
+      r.deductedPaddy += dp;
+      if (p.RKRQ && p.RKRQ <= asOf) at(y(p.RKRQ)).warehoused += p.XZGDMJ - d;
+    }
+    for (const u of truth.uses) at(y(u.date)).used += u.areaMu / MU_PER_M2;
+    const close = (a: number, b: number, what: string) => expect(Math.abs(a - b), `${what}: ${a} vs ${b}`).toBeLessThan(Math.max(1, 0.001 * b));
+    for (const [year, e] of byYear) {
+      const t = account.totals[year];
+      close(t.acceptedM2, e.accepted, `${year} accepted`);
+      close(t.acceptedPaddyM2, e.paddy, `${year} paddy accepted`);
+      close(t.deductedM2, e.deducted, `${year} deducted`);
+      close(t.deductedPaddyM2, e.deductedPaddy, `${year} paddy deducted`);
+      close(t.achievedM2, e.accepted - e.deducted, `${year} achieved`);
+      close(t.warehousedM2, e.warehoused, `${year} warehoused`);
+      close(t.usedM2, e.used, `${year} used`);
+    }
+    const quotaTotal = (year: number) => truth.quotas.filter((q) => q.year === year).reduce((s, q) => s + q.targetMu, 0) / MU_PER_M2;
+    for (const year of [2023, 2024, 2025]) close(account.totals[year].targetM2 ?? 0, quotaTotal(year), `${year} target`);
+    const reserve = [...byYear.values()].reduce((s, e) => s + e.warehoused - e.used, 0);
+    close(account.totals[Math.max(...Object.keys(account.totals).map(Number))].reserveM2, reserve, 'reserve');
+    const file = join(dir, 'report.xlsx');
+    await writeIndicatorXlsx(account, findings, file, { title: '补充耕地指标台账(样例)' });
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(file);
+    expect(wb.getWorksheet(ACCOUNT_SHEET)!.getRow(2).getCell(1).value).toBe('年度');
+    console.table(Object.values(account.totals).map((t) => ({ year: t.year, target: t.targetM2, accepted: t.acceptedM2, deducted: t.deductedM2, achieved: t.achievedM2, warehoused: t.warehousedM2, used: t.usedM2, reserve: t.reserveM2 })));
   });
 });
