@@ -171,7 +171,11 @@ export class TileRenderer {
     if (known && now - known.at <= this.revalidateMs) return known.id;
     const id = sourceIdentity(uri);
     this.identities.set(uri, { id, at: now });
-    id.catch(() => this.identities.delete(uri));
+    // A missing file is asked again next time: it may appear (a run being written).
+    id.then(
+      (v) => v.endsWith('@missing') && this.identities.delete(uri),
+      () => this.identities.delete(uri),
+    );
     return id;
   }
 
@@ -210,7 +214,7 @@ export class TileRenderer {
     if (!h) {
       this.counters.opens++;
       const value = open();
-      h = { identity, value, busy: 0, evicted: false };
+      h = { identity, value, busy: 1, evicted: false };
       const mine = h;
       this.handles.set(hk, h);
       // A source that fails to open is not kept: the next request tries again (and gets the error).
@@ -220,12 +224,12 @@ export class TileRenderer {
           if (this.handles.get(hk) === mine) this.handles.delete(hk);
         },
       );
-      this.evictIdle();
+      this.evictIdle(); // after busy = 1, so the new source is not the one closed
     } else {
       this.handles.delete(hk);
       this.handles.set(hk, h); // most recently used last
+      h.busy++;
     }
-    h.busy++;
     try {
       return await use(await h.value);
     } finally {

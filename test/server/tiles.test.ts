@@ -335,6 +335,21 @@ describe('cache and renderer', () => {
     await r2.close();
   });
 
+  it('keeps at most maxOpenSources open: idle ones are closed and reopened when needed, busy ones never', async () => {
+    const r = new TileRenderer({ maxOpenSources: 1 });
+    const before = join(county, 'before.tif');
+    const t = tilePixelOf(300, 300, 17);
+    const a = await r.imagery(before, t.z, t.x, t.y, 'true');
+    await r.classes(changeTif, t.z, t.x, t.y);
+    await r.imagery(before, t.z, t.x, t.y, 'false');
+    expect(r.stats().opens).toBe(3);
+    // Three sources at once with room for one: all render.
+    const u = tilePixelOf(600, 200, 17);
+    const [b, c, v] = await Promise.all([r.imagery(join(county, 'after.tif'), u.z, u.x, u.y, 'true'), r.classes(changeTif, u.z, u.x, u.y), r.vector(join(county, 'landuse.geojson'), u.z, u.x, u.y)]);
+    for (const png of [a, b, c, v]) expect(png).toBeInstanceOf(Buffer);
+    await r.close();
+  });
+
   it('a replaced file is re-read: the cache key carries its identity', async () => {
     const path = join(dir, 'replaced.tif');
     await copyFile(changeTif, path);
