@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { SceneOptions } from '../pipeline/imagery/index.js';
 import type { Queryable } from '../ledger/db.js';
 import type { Ledger } from '../ledger/index.js';
 import { isS3, joinUri, readBytes, readJson } from '../storage/index.js';
@@ -28,6 +29,9 @@ export interface RunImagery {
   patchId: string;
   beforeUri: string | null;
   afterUri: string | null;
+  /** How the run read each scene (band names → numbers), from its summary.json. */
+  beforeOptions?: SceneOptions;
+  afterOptions?: SceneOptions;
   beforeDate: string | null;
   afterDate: string | null;
   runDir: string | null;
@@ -40,8 +44,17 @@ export type Layer = (typeof LAYERS)[number];
 
 const toUri = (p: string | null | undefined, baseDir: string): string | null => (!p ? null : /^[a-z][a-z0-9+.-]*:\/\//i.test(p) || p.startsWith('file:') ? p : resolve(baseDir, p));
 
-/** The newest observation's run of a case, with its imagery resolved to URIs. */
-export async function runImagery(db: Queryable, caseId: number, baseDir: string): Promise<RunImagery> {
+interface RunSummary {
+  inputs?: Partial<Record<'before' | 'after', { bands?: { name: string; index: number }[] }>>;
+  config?: { layers?: { baseline?: string } };
+}
+
+/** Band names → 1-based numbers, as the run read the scene. */
+const sceneOptionsOf = (input?: { bands?: { name: string; index: number }[] }): SceneOptions | undefined =>
+  input?.bands?.length ? { bands: Object.fromEntries(input.bands.map((b) => [b.name, b.index + 1])) } : undefined;
+
+/** The newest observation's run of a case, with its imagery resolved to URIs. `summaryOf` reads a run folder's summary.json (cached by the caller). */
+export async function runImagery(db: Queryable, caseId: number, baseDir: string, summaryOf: (runDir: string) => Promise<RunSummary | null> = readSummary): Promise<RunImagery> {
   const r = await db.query<{ run_id: number; patch_id: string; inputs: { before?: { uri?: string | null }; after?: { uri?: string | null } }; before_date: string | null; after_date: string | null; source: string | null }>(
     `SELECT o.run_id, o.patch_id, r.inputs, r.before_date::text AS before_date, r.after_date::text AS after_date, r.source
      FROM observations o JOIN runs r ON r.id = o.run_id WHERE o.case_id = $1 ORDER BY r.after_date DESC NULLS LAST, o.run_id DESC LIMIT 1`,
@@ -50,24 +63,24 @@ export async function runImagery(db: Queryable, caseId: number, baseDir: string)
   const o = r.rows[0];
   if (!o) throw new HttpError(404, 'NOT_FOUND', 'no observation of this case');
   const runDir = toUri(o.source, baseDir);
-  let landuse: string | null = null;
-  if (runDir) {
-    // The run's own record of its baseline layer (summary.json config.layers.baseline).
-    const summary = await readJson<{ config?: { layers?: { baseline?: string } } }>(joinUri(runDir, 'summary.json')).catch(() => null);
-    landuse = toUri(summary?.config?.layers?.baseline, baseDir);
-  }
+  // The run's own record of how it read its scenes and of its baseline layer.
+  const summary = runDir ? await summaryOf(runDir) : null;
   return {
     runId: o.run_id,
     patchId: o.patch_id,
     beforeUri: toUri(o.inputs.before?.uri, baseDir),
     afterUri: toUri(o.inputs.after?.uri, baseDir),
+    beforeOptions: sceneOptionsOf(summary?.inputs?.before),
+    afterOptions: sceneOptionsOf(summary?.inputs?.after),
     beforeDate: o.before_date,
     afterDate: o.after_date,
     runDir,
     changeUri: runDir ? joinUri(runDir, 'change.tif') : null,
-    landuseUri: landuse,
+    landuseUri: toUri(summary?.config?.layers?.baseline, baseDir),
   };
 }
+
+const readSummary = (runDir: string): Promise<RunSummary | null> => readJson<RunSummary>(joinUri(runDir, 'summary.json')).catch(() => null);
 
 const TileParams = z
   .object({
@@ -83,13 +96,19 @@ export function registerImageryRoutes(app: FastifyInstance, ledger: Ledger, opts
   const baseDir = opts.baseDir ?? process.cwd();
   const renderer = opts.renderer ?? new TileRenderer();
   const marginM = opts.marginM ?? 1500;
+  // A run folder's summary does not change once written: read it once per run, not once per tile.
+  const summaries = new Map<string, Promise<RunSummary | null>>();
+  const summaryOf = (runDir: string) => {
+    if (!summaries.has(runDir)) summaries.set(runDir, readSummary(runDir));
+    return summaries.get(runDir) as Promise<RunSummary | null>;
+  };
   app.addHook('onClose', async () => renderer.close?.());
 
   app.get('/api/cases/:jcbh/imagery', async (req) => {
     const s = sessionOf(req);
     const { jcbh } = parseOr400(z.object({ jcbh: z.string() }).strict(), req.params, 'case');
     const ref = await caseFor(ledger.db, s, jcbh);
-    const im = await runImagery(ledger.db, ref.id, baseDir);
+    const im = await runImagery(ledger.db, ref.id, baseDir, summaryOf);
     return {
       run: im.runId,
       beforeDate: im.beforeDate,
@@ -108,14 +127,14 @@ export function registerImageryRoutes(app: FastifyInstance, ledger: Ledger, opts
     const dLon = dLat / Math.cos((((so + n) / 2) * Math.PI) / 180);
     if (!tileBoundsIntersect([w - dLon, so - dLat, e + dLon, n + dLat], p.z, p.x, p.y))
       throw new HttpError(403, 'FORBIDDEN', `瓦片 ${p.z}/${p.x}/${p.y} 不在图斑 ${p.jcbh} 附近 (tile outside the case's surroundings)`);
-    const im = await runImagery(ledger.db, ref.id, baseDir);
+    const im = await runImagery(ledger.db, ref.id, baseDir, summaryOf);
     let png: Buffer | null = null;
     if (p.layer === 'change') png = im.changeUri ? await renderer.classes(im.changeUri, p.z, p.x, p.y) : null;
     else if (p.layer === 'landuse') png = im.landuseUri ? await renderer.vector(im.landuseUri, p.z, p.x, p.y) : null;
     else {
       const [when, style] = p.layer.split('-') as ['before' | 'after', 'true' | 'false'];
       const uri = when === 'before' ? im.beforeUri : im.afterUri;
-      png = uri ? await renderer.imagery(uri, p.z, p.x, p.y, style) : null;
+      png = uri ? await renderer.imagery({ uri, options: when === 'before' ? im.beforeOptions : im.afterOptions }, p.z, p.x, p.y, style) : null;
     }
     if (!png) return reply.code(204).send();
     reply.header('Content-Type', 'image/png').header('Cache-Control', 'private, max-age=3600');
@@ -126,7 +145,7 @@ export function registerImageryRoutes(app: FastifyInstance, ledger: Ledger, opts
     const s = sessionOf(req);
     const p = parseOr400(z.object({ jcbh: z.string(), when: z.enum(['before', 'after']) }).strict(), req.params, 'chip');
     const ref = await caseFor(ledger.db, s, p.jcbh);
-    const im = await runImagery(ledger.db, ref.id, baseDir);
+    const im = await runImagery(ledger.db, ref.id, baseDir, summaryOf);
     if (!im.runDir) throw new HttpError(404, 'NOT_FOUND', 'the run of this case has no folder with chips');
     const uri = joinUri(im.runDir, 'chips', `${im.patchId}_${p.when}.png`);
     const bytes = await readBytes(uri).catch(() => {

@@ -44,9 +44,9 @@ describe('farmwatch users / serve', () => {
       const login = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'chief', password: 'a long password' }) });
       expect(login.status).toBe(200);
       const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
-      const me = await (await fetch(`${url}/api/me`, { headers: { cookie } })).json();
+      const me = (await (await fetch(`${url}/api/me`, { headers: { cookie } })).json()) as { user: unknown };
       expect(me.user).toMatchObject({ username: 'chief', role: 'admin' });
-      const cases = await (await fetch(`${url}/api/cases`, { headers: { cookie } })).json();
+      const cases = (await (await fetch(`${url}/api/cases`, { headers: { cookie } })).json()) as unknown;
       expect(cases).toMatchObject({ total: 0, rows: [] });
     } finally {
       const exited = new Promise<number | null>((r) => server.once('exit', r));
