@@ -38,10 +38,10 @@ CREATE TABLE attachments (
 );
 CREATE INDEX attachments_case_idx ON attachments (case_id, id);
 
--- Field checks, attachments and comments are case events too.
+-- An attachment is a case event too (a field check itself is a transition by the township officer).
 ALTER TABLE events DROP CONSTRAINT events_kind_check;
 ALTER TABLE events ADD CONSTRAINT events_kind_check
-  CHECK (kind IN ('created', 'observed', 'transition', 'split', 'merge', 'relapse', 'field_check', 'attachment', 'comment'));
+  CHECK (kind IN ('created', 'observed', 'transition', 'split', 'merge', 'relapse', 'attachment'));
 
 CREATE TABLE audit_log (
   id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -120,7 +120,7 @@ async function select(i) {
 }
 
 // ---- case panel --------------------------------------------------------------------------------
-const EVENT_KIND = { created: '发现', observed: '再次监测到', transition: '状态变更', split: '拆分', merge: '合并', relapse: '复发', attachment: '上传附件', field_check: '实地核查', comment: '备注' };
+const EVENT_KIND = { created: '发现', observed: '再次监测到', transition: '状态变更', split: '拆分', merge: '合并', relapse: '复发', attachment: '上传附件' };
 const FIELD_LABEL = { approvalNo: '批准文号', reason: '原因', illegalKind: '违法类型', filingNo: '备案编号', evidence: '整改材料', deadline: '期限', role: '角色', filename: '文件' };
 
 async function openCase(jcbh) {
