@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DetectConfig } from '../config/index.js';
 import { loadVectorLayer, burnLayer, type VectorLayer } from './baseline/vectors.js';
-import { BaselineGroup, compileRules, detectChanges } from './change/index.js';
+import { BaselineGroup, compileRules, detectChanges, isLandClass } from './change/index.js';
 import { checkBands, createClassifier, loadModel, resolveModelDir, type Classifier, type LoadedModel } from './classify/index.js';
 import { ImageryError, ModelError, OutputError } from './errors.js';
 import { gridBBox, pixelArea } from './geo/grid.js';
@@ -338,7 +338,11 @@ export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, 
     const ca = cropToCore(lcA.confidence, tile.read, tile.core);
     for (let p = 0; p < conf.length; p++) conf[p] = Math.min(cb[p], ca[p]);
     const afterCore = cropToCore(lcA.classes, tile.read, tile.core);
+    const beforeCore = cropToCore(lcB.classes, tile.read, tile.core);
     burnt.parcel.forEach((v, p) => {
+      // Only pixels seen as land on both dates count: a parcel half under cloud or past the
+      // scene's no-data edge is judged on the part that can be seen.
+      if (!isLandClass(afterCore[p]) || !isLandClass(beforeCore[p])) return;
       let c = counts.get(v);
       if (!c) counts.set(v, (c = [0, 0]));
       c[0]++;
@@ -348,7 +352,7 @@ export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, 
       window: tile.core,
       codes,
       layers: {
-        before: cropToCore(lcB.classes, tile.read, tile.core),
+        before: beforeCore,
         after: afterCore,
         parcel: burnt.parcel,
         township: burnt.township,

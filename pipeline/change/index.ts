@@ -41,6 +41,9 @@ export interface CompiledRules {
 const MAX_LAND_CLASS = 8; // water..greenhouse; cloud, shadow and nodata are masks, not land cover
 const code = (n: LandCoverName) => LandCover[n];
 
+/** True for land-cover classes (water..greenhouse); false for no data, cloud and shadow. */
+export const isLandClass = (c: number): boolean => c >= 1 && c <= MAX_LAND_CLASS;
+
 /** Encodes a land-cover transition (classes 1..8) as a change code 1..64. */
 export const transitionCode = (before: number, after: number): number => 1 + (before - 1) * MAX_LAND_CLASS + (after - 1);
 export const decodeTransition = (c: number): { before: number; after: number } => ({
@@ -109,7 +112,8 @@ export interface ChangeTileInput {
  * transition (before, after) is in the table for its baseline group, both classifications are
  * confident enough, and the after-class was not already present within `misregistrationPx` in
  * the before image (so a 1-px shift of existing features is not a change). Clouds and shadows in
- * either date are buffered and masked. Each code's mask is then opened to drop slivers.
+ * either date are buffered and masked. Pixels classified cloud that belong to no cloud-sized
+ * bright area are bright roofs: they are re-labelled built IN PLACE in `before`/`after`. Each code's mask is then opened to drop slivers.
  */
 export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uint8Array {
   const { read, before, after } = input;
@@ -144,13 +148,18 @@ export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uin
   }
   for (let p = 0; p < n; p++) bigCloud[p] |= cloudShadow[p];
   const masked = rules.cloudBufferPx > 0 ? dilate(bigCloud, w, h, rules.cloudBufferPx) : bigCloud;
-  for (let p = 0; p < n; p++) masked[p] |= shadow[p] | cloud[p];
-  const seenBefore = rules.misregistrationPx > 0 ? neighbourhoodClassMask(before.classes, w, h, rules.misregistrationPx) : null;
+  // A "cloud" pixel that is neither part of a cloud-sized bright area nor within reach of one is a
+  // bright flat roof (white paint, new concrete): clouds are hundreds of metres across, roofs are
+  // not. It is read as built instead of being masked (a white-roofed building would vanish).
+  const beforeClasses = smallCloudsAsBuilt(before.classes, masked, w, h);
+  const afterClasses = smallCloudsAsBuilt(after.classes, masked, w, h);
+  for (let p = 0; p < n; p++) masked[p] |= shadow[p] | (beforeClasses[p] === LandCover.cloud || afterClasses[p] === LandCover.cloud ? 1 : 0);
+  const seenBefore = rules.misregistrationPx > 0 ? neighbourhoodClassMask(beforeClasses, w, h, rules.misregistrationPx) : null;
   const codes = new Uint8Array(n);
   for (let p = 0; p < n; p++) {
     if (masked[p]) continue;
-    const b = before.classes[p];
-    const a = after.classes[p];
+    const b = beforeClasses[p];
+    const a = afterClasses[p];
     if (b === 0 || a === 0 || b > MAX_LAND_CLASS || a > MAX_LAND_CLASS || a === b) continue;
     if (input.baselineGroup && input.baselineGroup[p] !== BaselineGroup.cropland) continue;
     const c = rules.table[b * 16 + a];
@@ -167,6 +176,45 @@ export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uin
     cleaned = morphEachCode(codes, allowed, w, h, rules);
   }
   return cropToCore(cleaned, read, input.core);
+}
+
+/**
+ * Re-reads, in place, cloud pixels outside `cloudMask` (too small to be cloud): a connected bright
+ * blob (cloud, greenhouse, built) becomes film when film outnumbers built among its other pixels,
+ * else roof (built). A plastic greenhouse has bright flat panels next to its film rows; a white
+ * roof has concrete or steel beside it. Returns `classes`.
+ */
+function smallCloudsAsBuilt(classes: Uint8Array, cloudMask: Uint8Array, w: number, h: number): Uint8Array {
+  const n = w * h;
+  const isBright = (c: number) => c === LandCover.cloud || c === LandCover.greenhouse || c === LandCover.built;
+  const seen = new Uint8Array(n);
+  const stack: number[] = [];
+  const blob: number[] = [];
+  for (let s = 0; s < n; s++) {
+    if (seen[s] || classes[s] !== LandCover.cloud || cloudMask[s]) continue;
+    blob.length = 0;
+    let film = 0;
+    let roof = 0;
+    seen[s] = 1;
+    stack.push(s);
+    while (stack.length) {
+      const p = stack.pop()!;
+      const c = classes[p];
+      if (c === LandCover.cloud) blob.push(p);
+      else if (c === LandCover.greenhouse) film++;
+      else roof++;
+      const x = p % w;
+      const y = (p - x) / w;
+      for (const q of [x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, y > 0 ? p - w : -1, y < h - 1 ? p + w : -1])
+        if (q >= 0 && !seen[q] && !cloudMask[q] && isBright(classes[q])) {
+          seen[q] = 1;
+          stack.push(q);
+        }
+    }
+    const as = film > roof ? LandCover.greenhouse : LandCover.built;
+    for (const p of blob) classes[p] = as;
+  }
+  return classes;
 }
 
 /**
