@@ -33,6 +33,10 @@ export const CountyOptionsSchema = z.object({
     .describe('Scene width and height in pixels (2000 → 4 km × 4 km at 2 m). Rendering streams tile by tile, so 10 000+ works in bounded memory.'),
   pixelSize: z.number().positive().max(30).default(2).describe('Ground sampling distance in metres.'),
   vectors: z.boolean().default(true).describe('Write the GeoJSON layers (baseline, townships, permanent basic farmland, approvals, filings, projects, truth); a benchmark may skip them for huge scenes.'),
+  compensation: z
+    .boolean()
+    .default(true)
+    .describe('With vectors: also write the 补充耕地 audit data (register.geojson, history.tif, dem.tif, redline.geojson, quotas.csv, uses.csv, compensation.json; samples/compensation.ts): one more scene to render.'),
   tileSize: z.number().int().min(64).max(4096).multipleOf(16).default(256).describe('GeoTIFF tile size and rendering block in pixels; the pixels do not depend on it.'),
   truthRasters: z
     .boolean()
@@ -157,7 +161,7 @@ export async function generateCounty(opts: CountyOptions): Promise<CountyManifes
   });
   const layers = o.vectors ? await writeVectors(o.outDir, layout, transform) : {};
   // Files of their own beside the county's (nothing above depends on them).
-  if (o.vectors) await writeCompensation(o.outDir, layout, transform, o.seed, SAMPLE_EPSG, REGION.code);
+  if (o.vectors && o.compensation) await writeCompensation(o.outDir, layout, transform, o.seed, SAMPLE_EPSG, REGION.code);
   const manifest = buildManifest(o, layout, transform, layers);
   const path = join(o.outDir, MANIFEST_FILE);
   await writeFile(`${path}.partial`, JSON.stringify(manifest, null, 2) + '\n');
@@ -312,7 +316,7 @@ function buildManifest(o: z.output<typeof CountyOptionsSchema>, layout: Layout, 
         : {},
       truth: 'truth.geojson',
       ...(o.truthRasters ? { landcoverTruth: { ...LANDCOVER_TRUTH_FILES } } : {}),
-      ...(o.vectors ? { compensation: { ...COMPENSATION_FILES } } : {}),
+      ...(o.vectors && o.compensation ? { compensation: { ...COMPENSATION_FILES } } : {}),
     },
     crs: { epsg: SAMPLE_EPSG, name: 'CGCS2000 / 3-degree Gauss-Kruger zone 40' },
     lonLatEpsg: 4490,
