@@ -109,6 +109,19 @@ export const RulesSchema = z
       .min(0)
       .default(15)
       .describe('Shadows narrower than this (m) are cast by objects (buildings, trees), not clouds: they are masked but not buffered'),
+    mixedEdgeRings: z
+      .number()
+      .int()
+      .min(0)
+      .max(4)
+      .default(2)
+      .describe('Rings of boundary pixels around each change examined for mixed pixels: one that is at least mixedEdgeMinFraction new material (linear unmixing between its own before spectrum and its changed neighbours\' after spectrum) joins the change (0 = off)'),
+    mixedEdgeMinFraction: z.number().min(0).max(1).default(0.5).describe('Share of new material from which a mixed boundary pixel belongs to the change (0.5: the pixel centre lies inside the new object)'),
+    mixedEdgeMinContrast: z
+      .number()
+      .min(0)
+      .default(0.15)
+      .describe('Smallest spectral contrast between old and new material, relative to the brighter one, at which a mixed-pixel fraction is trusted (relative normalisation residuals and in-field variation are ≈ 5–10 % of reflectance)'),
     minConfidence: z.number().min(0).max(1).default(0.35).describe('Pixels whose before or after classification confidence is below this are not changes'),
     wholeParcelTillage: z
       .number()

@@ -222,7 +222,7 @@ export async function planRun(config: DetectConfig, res: RunResources, ctx: Stag
   const bands = model.card.input.bands.map((b) => b.name);
   const mode = config.layers.baseline ? 'baseline' : 'transitions';
   const pixelSizeM = groundPixelSize(grid);
-  const rules = compileRules(config.rules, mode, pixelSizeM);
+  const rules = compileRules(config.rules, mode, pixelSizeM, config.minArea);
   const halo = model.card.contextPx + rules.haloPx;
   const tiles = planTiles(grid, config.tiling.tileSize, halo);
   ctx.log.info('run planned', { tiles: tiles.length, halo, mode, grid: `${grid.width}x${grid.height}`, crs: grid.crs.name, pixelSizeM });
@@ -311,7 +311,7 @@ export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, 
   ctx.signal?.throwIfAborted();
   const clock = new StageClock();
   const { config, mode } = plan;
-  const rules = compileRules(config.rules, mode, plan.pixelSizeM);
+  const rules = compileRules(config.rules, mode, plan.pixelSizeM, config.minArea);
   const readPair = pairReader(plan, res, ctx.signal);
   const classifier = res.classifier;
   const readCover = async (s: Scene, win: Window): Promise<LandCoverBlock> => {
@@ -328,7 +328,7 @@ export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, 
   const [lcB, lcA] = await clock.time('classify', () => Promise.all([classify(res.cover[0], b), classify(res.cover[1], a)]));
   if (opts.onLandCover) await opts.onLandCover(tile, cropToCore(lcB.classes, tile.read, tile.core), cropToCore(lcA.classes, tile.read, tile.core));
   const burnt = await clock.time('rasterize', () => rasterizeLayers(res.layers, tile, mode, config.rules.groups.cropland));
-  const codes = await clock.time('change', () => detectChanges({ read: tile.read, core: tile.core, before: lcB, after: lcA, baselineGroup: burnt.group }, rules));
+  const codes = await clock.time('change', () => detectChanges({ read: tile.read, core: tile.core, before: lcB, after: lcA, baselineGroup: burnt.group, reflectance: { before: b, after: a } }, rules));
   // Pixels of each parcel that show soil (bare or disturbed) after: a parcel that is soil all
   // over was harvested or ploughed; digging leaves the rest of the parcel as it was.
   const counts = new Map<number, [number, number]>();

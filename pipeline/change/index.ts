@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import type { RulesSchema } from '../../config/pipeline.js';
 import { RuleError } from '../errors.js';
-import { LandCover, type LandCoverBlock, type LandCoverName, type Window } from '../types.js';
+import { LandCover, type LandCoverBlock, type LandCoverName, type RasterBlock, type Window } from '../types.js';
+import { growMixedEdges, type EdgeOptions } from './edges.js';
 import { cropToCore } from '../tiling/index.js';
 import { close, dilate, open } from '../raster/morphology.js';
 import { neighbourhoodClassMask } from '../raster/neighbourhood.js';
@@ -34,6 +35,8 @@ export interface CompiledRules {
   /** Codes of rules that are no site of their own (yards): other codes' closing may claim them. */
   readonly weakCodes: ReadonlySet<number>;
   readonly minConfidence: number;
+  /** Mixed-edge growth (edges.ts); rings 0 = off. */
+  readonly edges: EdgeOptions;
   /** Largest neighbourhood radius the rules use: the halo a tile needs beyond the classifier's own. */
   readonly haloPx: number;
 }
@@ -53,10 +56,11 @@ export const decodeTransition = (c: number): { before: number; after: number } =
 
 /**
  * Compiles the rules for a scene of the given pixel size (metres), so distances in metres become
- * pixel radii and the same config works from 0.5 m to 30 m imagery.
+ * pixel radii and the same config works from 0.5 m to 30 m imagery. `minAreaM2` (the minimum
+ * mapping units by change type) sets which changes are big enough for mixed-edge growth.
  * @throws RuleError when two transitions claim the same (before, after) pair.
  */
-export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions', pixelSizeM: number): CompiledRules {
+export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions', pixelSizeM: number, minAreaM2: Readonly<Record<string, number>> = {}): CompiledRules {
   const table = new Uint8Array(16 * 16);
   if (mode === 'baseline') {
     rules.transitions.forEach((t, i) => {
@@ -91,10 +95,21 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
     closingPx: mode === 'baseline' ? closingPx : [],
     weakCodes: new Set(mode === 'baseline' ? rules.transitions.flatMap((t, i) => (t.standalone ? [] : [i + 1])) : []),
     minConfidence: rules.minConfidence,
+    edges: { rings: rules.mixedEdgeRings, minContrast: rules.mixedEdgeMinContrast, minFraction: rules.mixedEdgeMinFraction, seedMinPx: seedMinPx(rules, mode, pixelSizeM, minAreaM2) },
     // The neighbourhoods chain: shadow opening, then the cloud buffer, then the mis-registration
     // test, then opening and closing of the change masks; the halo must cover their sum.
-    haloPx: 2 * Math.max(objectShadowPx, minCloudPx) + cloudGrowPx + cloudBufferPx + rules.misregistrationPx + 2 * rules.openingPx + 2 * maxClosingPx + 1,
+    haloPx: 2 * Math.max(objectShadowPx, minCloudPx) + cloudGrowPx + cloudBufferPx + rules.misregistrationPx + 2 * rules.openingPx + 2 * maxClosingPx + rules.mixedEdgeRings + 1,
   };
+}
+
+/** Pixels a change of each code must have, as classified, for its edges to grow: its smallest mapping unit. */
+function seedMinPx(rules: RulesConfig, mode: 'baseline' | 'transitions', pixelSizeM: number, minAreaM2: Readonly<Record<string, number>>): number[] {
+  const px = (m2: number | undefined) => Math.floor((m2 ?? 0) / (pixelSizeM * pixelSizeM));
+  if (mode === 'transitions') return new Array(MAX_LAND_CLASS * MAX_LAND_CLASS).fill(px(minAreaM2.transition));
+  return rules.transitions.map((t) => {
+    const types = [t.type, ...(t.linear ? [t.linear.type] : []), ...Object.values(t.typeByMajorityAfter ?? {})];
+    return Math.min(...types.map((ty) => px(minAreaM2[ty])));
+  });
 }
 
 export interface ChangeTileInput {
@@ -105,6 +120,11 @@ export interface ChangeTileInput {
   readonly after: LandCoverBlock;
   /** Baseline group per pixel of the read window (baseline mode only). */
   readonly baselineGroup?: Uint8Array;
+  /**
+   * Reflectance of both dates over the read window (the after date normalised to the before
+   * date), for the mixed-edge growth; without it patches keep the classifier's outlines.
+   */
+  readonly reflectance?: { readonly before: RasterBlock; readonly after: RasterBlock };
 }
 
 /**
@@ -169,11 +189,13 @@ export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uin
     codes[p] = c;
   }
   let cleaned: Uint8Array = codes;
-  if (rules.openingPx > 0 || rules.closingPx.some((r) => r > 0)) {
-    // Closing may only claim pixels that could have changed: clear, and cropland when there is a baseline.
-    const allowed = new Uint8Array(n);
-    for (let p = 0; p < n; p++) allowed[p] = !masked[p] && (!input.baselineGroup || input.baselineGroup[p] === BaselineGroup.cropland) ? 1 : 0;
-    cleaned = morphEachCode(codes, allowed, w, h, rules);
+  // Closing and edge growth may only claim pixels that could have changed: clear, and cropland when there is a baseline.
+  const allowed = new Uint8Array(n);
+  for (let p = 0; p < n; p++) allowed[p] = !masked[p] && (!input.baselineGroup || input.baselineGroup[p] === BaselineGroup.cropland) ? 1 : 0;
+  if (rules.openingPx > 0 || rules.closingPx.some((r) => r > 0)) cleaned = morphEachCode(codes, allowed, w, h, rules);
+  if (input.reflectance && rules.edges.rings > 0) {
+    if (cleaned === codes) cleaned = codes.slice();
+    growMixedEdges(cleaned, allowed, w, h, input.reflectance.before, input.reflectance.after, after, rules.edges);
   }
   return cropToCore(cleaned, read, input.core);
 }

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { LandCover, type LandCoverBlock, type RasterBlock } from '../types.js';
+import { growMixedEdges } from './edges.js';
+
+const W = 20;
+const H = 20;
+const window = { col: 0, row: 0, width: W, height: H };
+const crop = [0.04, 0.08, 0.05, 0.4];
+const roof = [0.3, 0.32, 0.33, 0.36];
+const opts = { rings: 2, minContrast: 0.15, minFraction: 0.5 };
+
+/** A block whose pixel spectrum is `spectrum(x, y)`. */
+function block(spectrum: (x: number, y: number) => number[]): RasterBlock {
+  const data = [0, 1, 2, 3].map(() => new Float32Array(W * H));
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) spectrum(x, y).forEach((v, i) => (data[i][y * W + x] = v));
+  return { window, bandNames: ['blue', 'green', 'red', 'nir'], data, valid: new Uint8Array(W * H).fill(1) };
+}
+const mix = (f: number) => crop.map((c, i) => f * roof[i] + (1 - f) * c);
+const cover = (): LandCoverBlock => ({ window, classes: new Uint8Array(W * H).fill(LandCover.herbaceous), confidence: new Float32Array(W * H).fill(0.9) });
+
+describe('growMixedEdges', () => {
+  // A roof over x 5..12 (8 px) whose edge columns x = 4 and x = 13 are 70 % and 30 % roof; the
+  // classifier found only x 5..12 (the core).
+  const after = block((x) => (x >= 5 && x <= 12 ? roof : x === 4 ? mix(0.7) : x === 13 ? mix(0.3) : crop));
+  const before = block(() => crop);
+  const core = () => {
+    const codes = new Uint8Array(W * H);
+    for (let y = 0; y < H; y++) for (let x = 5; x <= 12; x++) codes[y * W + x] = 1;
+    return codes;
+  };
+
+  it('adds edge pixels that are mostly new material and relabels their after class', () => {
+    const codes = core();
+    const lc = cover();
+    for (let y = 0; y < H; y++) for (let x = 5; x <= 12; x++) lc.classes[y * W + x] = LandCover.built;
+    const added = growMixedEdges(codes, new Uint8Array(W * H).fill(1), W, H, before, after, lc, opts);
+    expect(added).toBe(H);
+    for (let y = 0; y < H; y++) {
+      expect(codes[y * W + 4]).toBe(1);
+      expect(lc.classes[y * W + 4]).toBe(LandCover.built);
+      expect(codes[y * W + 13]).toBe(0);
+      expect(codes[y * W + 3]).toBe(0);
+    }
+  });
+
+  it('ignores a field that changed as a whole (season), and changes smaller than their mapping unit', () => {
+    // Everything ripened alike: the neighbours look like their surroundings, f ≈ 0.
+    const ripe = block((x) => (x >= 5 && x <= 12 ? roof : [0.06, 0.09, 0.09, 0.3]));
+    const codes = core();
+    expect(growMixedEdges(codes, new Uint8Array(W * H).fill(1), W, H, before, ripe, cover(), opts)).toBe(0);
+    const small = core();
+    expect(growMixedEdges(small, new Uint8Array(W * H).fill(1), W, H, before, after, cover(), { ...opts, seedMinPx: [W * 8 + 1] })).toBe(0);
+  });
+
+  it('never claims pixels that are not allowed (masked, not cropland)', () => {
+    const codes = core();
+    expect(growMixedEdges(codes, new Uint8Array(W * H), W, H, before, after, cover(), opts)).toBe(0);
+  });
+});
