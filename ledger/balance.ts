@@ -9,7 +9,9 @@
  *   伪变化 never counts; the target class follows the ruling for 设施农用地 and 农村道路, else TBLX;
  * - occupation by construction (违法占用) is 占补平衡, not 进出平衡: reported apart (`occupation`);
  * - paddy: cases whose majority baseline class is 0101, projects whose new class is 0101;
- * - a project counts in the year of its acceptance (YSRQ), pending while not accepted by `asOf`.
+ * - a project counts in the year of its acceptance (YSRQ), pending while not accepted by `asOf`,
+ *   less what standing audit findings deduct from it (补而不实: an already-cropland or never-worked
+ *   parcel turns no cropland in; dismissed findings deduct nothing).
  */
 import type { Queryable } from './db.js';
 import type { BalanceRow } from './export/types.js';
@@ -58,7 +60,8 @@ export async function balances(db: Queryable, filter: BalanceFilter, asOf: strin
   );
   const ins = await db.query<{ xzqdm: string; year: number; pending: boolean; paddy: boolean; m2: number }>(
     `SELECT COALESCE(p.xzqdm, '') AS xzqdm, extract(year FROM COALESCE(p.ysrq, $1::date))::int AS year,
-            (p.ysrq IS NULL OR p.ysrq > $1::date) AS pending, COALESCE(p.dlbm = '0101', false) AS paddy, sum(p.area_m2) AS m2
+            (p.ysrq IS NULL OR p.ysrq > $1::date) AS pending, COALESCE(p.dlbm = '0101', false) AS paddy,
+            sum(GREATEST(0, p.area_m2 - COALESCE((SELECT sum(k.deduct_m2) FROM compensation_cases k WHERE k.project_id = p.id AND k.status <> 'dismissed'), 0))) AS m2
      FROM projects p GROUP BY 1, 2, 3, 4`,
     [asOf],
   );

@@ -151,4 +151,19 @@ describe('audit of the sample county', () => {
     expect(wb.getWorksheet(ACCOUNT_SHEET)!.getRow(2).getCell(1).value).toBe('年度');
     console.table(Object.values(account.totals).map((t) => ({ year: t.year, target: t.targetM2, accepted: t.acceptedM2, deducted: t.deductedM2, achieved: t.achievedM2, warehoused: t.warehousedM2, used: t.usedM2, reserve: t.reserveM2 })));
   });
+  it("the ledger's 进出 balance counts a project's cropland in less what its standing findings deduct", async () => {
+    const asOf = '2026-06-01';
+    const deductions = new Map<string, number>();
+    for (const c of await listCompensationCases(ledger)) if (c.status !== 'dismissed') deductions.set(c.xmbh, (deductions.get(c.xmbh) ?? 0) + c.deductM2);
+    const projects = await ledger.projects({ asOf });
+    const expected = projects.reduce((s, p) => s + Math.max(0, p.areaM2 - (deductions.get(p.xmbh) ?? 0)), 0);
+    const rows = await ledger.balances({}, asOf);
+    const counted = rows.reduce((s, r) => s + r.inConfirmedM2 + r.inPendingM2, 0);
+    expect(Math.abs(counted - expected)).toBeLessThan(1);
+    // A fake project (a whole-parcel finding deducts all it claims) turns in (almost) nothing.
+    const fake = truth.projects.find((p) => p.findings.some((f) => f.type === 'compensation_existing_cropland'))!;
+    const p = projects.find((x) => x.xmbh === fake.XMBH)!;
+    expect(Math.max(0, p.areaM2 - (deductions.get(p.xmbh) ?? 0))).toBeLessThan(0.02 * p.areaM2);
+    expect(counted).toBeLessThan(projects.reduce((s, x) => s + x.areaM2, 0) - 0.9 * p.areaM2);
+  });
 });
