@@ -120,6 +120,16 @@ describe('buildPatches', () => {
     expect(patches[0].attributes.DLBM).toBe('0102');
   });
 
+  it('drops a soil patch spread over several parcels that each went to soil (neighbouring harvests)', () => {
+    // Rows 0..99 of both upper parcels are soil: parcel 2 (100×100) is 99 % soil, parcel 1 (100×200) only half.
+    const whole = components([{ c: 100, r: 0, w: 100, h: 99, code: code('soil'), after: LandCover.disturbed }, { c: 60, r: 0, w: 40, h: 99, code: code('soil'), after: LandCover.disturbed }], parcelOf, () => 0);
+    const mostlyTilled = buildPatches(whole, { baseline }, { ...opts, parcelSoilPixels: new Uint32Array([0, 40 * 99, 100 * 99, 0]) });
+    // 40·99 of 140·99 pixels lie in parcel 1, which is not soil all over: 71 % tilled < 90 %, so it is kept.
+    expect(mostlyTilled.dropped.whole_parcel_tillage).toBe(0);
+    const bothTilled = buildPatches(whole, { baseline }, { ...opts, parcelSoilPixels: new Uint32Array([0, 100 * 190, 100 * 99, 0]) });
+    expect(bothTilled.dropped.whole_parcel_tillage).toBe(1);
+  });
+
   it('reports a yard (green → bare) only as part of a site', () => {
     const comps = components([{ c: 120, r: 20, w: 20, h: 20, code: code('yard'), after: LandCover.bare }], parcelOf, () => 0);
     const { patches, dropped } = buildPatches(comps, { baseline }, opts);

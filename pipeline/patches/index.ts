@@ -119,15 +119,23 @@ function withHolesFilled(c: Component): Component {
   return { ...c, runs: Int32Array.from(runs), pixelCount: count };
 }
 
-/** True when a soil component lies within one baseline parcel that shows soil nearly all over: ploughing or harvest, not digging. */
+/**
+ * True when a soil component lies (≥ 90 %) in baseline parcels that each show soil nearly all
+ * over: ploughing or harvest, which go parcel by parcel, not digging, which leaves the rest of its
+ * parcel as it was. Harvested neighbours whose ridges are too thin to separate them make one
+ * component over several parcels, hence the test per parcel.
+ */
 function isWholeParcelTillage(c: Component, opts: PatchOptions): boolean {
   const share = opts.rules.wholeParcelTillage;
   if (!share || !opts.parcelPixels) return false;
-  const parcel = majority(c.hist.parcel);
-  if (!parcel || parcel[0] === 0) return false;
-  const parcelPx = opts.parcelPixels[parcel[0]] ?? 0;
-  const soilPx = Math.max(parcel[1], opts.parcelSoilPixels?.[parcel[0]] ?? 0);
-  return parcelPx > 0 && soilPx / parcelPx >= share && parcel[1] / c.pixelCount >= 0.9;
+  let tilled = 0;
+  for (const [id, n] of c.hist.parcel ?? []) {
+    if (id === 0) continue;
+    const parcelPx = opts.parcelPixels[id] ?? 0;
+    const soilPx = Math.max(n, opts.parcelSoilPixels?.[id] ?? 0);
+    if (parcelPx > 0 && soilPx / parcelPx >= share) tilled += n;
+  }
+  return tilled / c.pixelCount >= 0.9;
 }
 
 /**
