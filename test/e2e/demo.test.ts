@@ -33,8 +33,11 @@ describe('demo county end to end', () => {
   }, 600_000);
 
   // Floors the default model holds today (seed 20261123); they guard against regressions. The
-  // issue's acceptance (recall ≥ 0.95, precision ≥ 0.90 per type, ≤ 1 false patch) is NOT met yet:
-  // the rules reach it on true land cover (oracle.test.ts), the knowledge-based model does not.
+  // issue's acceptance (recall ≥ 0.95, precision ≥ 0.90 per type, areas within 10 %, ≤ 1 false
+  // patch, every legal change legal) is NOT met yet: the rules reach it on true land cover
+  // (oracle.test.ts); the knowledge-based model reads fresh dug soil as cultivated soil (same
+  // spectrum as a partly harvested field), so most digging is missed, and a few roads, orchards and
+  // stands are read as the crop they replaced.
   it('finds most planted changes with the default model (regression floor)', () => {
     const score = result.summary.score!;
     let planted = 0;
@@ -44,26 +47,34 @@ describe('demo county end to end', () => {
       const s = score.byType[type];
       expect(s, type).toBeDefined();
       expect(s.planted, type).toBeGreaterThanOrEqual(4);
+      expect(s.precision, `${type} precision`).toBeGreaterThanOrEqual(0.9);
       planted += s.planted;
       matched += s.matched;
       detected += s.detected;
     }
     for (const type of ['occupation_building', 'occupation_road', 'outflow_orchard', 'outflow_forest', 'outflow_pond', 'outflow_greenhouse'] as const) {
-      expect(score.byType[type].recall, type).toBeGreaterThanOrEqual(0.8);
-      expect(score.byType[type].precision, type).toBeGreaterThanOrEqual(0.8);
+      const s = score.byType[type];
+      expect(s.recall, type).toBeGreaterThanOrEqual(0.8);
+      // Mixed boundary pixels are counted (change/edges.ts): matched areas are no longer a ring short.
+      expect(s.meanAreaRatio!, `${type} area`).toBeGreaterThanOrEqual(0.82);
+      expect(s.meanAreaRatio!, `${type} area`).toBeLessThanOrEqual(1.1);
     }
-    expect(matched / planted).toBeGreaterThanOrEqual(0.6);
-    expect(matched / detected).toBeGreaterThanOrEqual(0.75);
-    expect(score.hardCaseFalsePatches).toBeLessThanOrEqual(6);
+    expect(score.byType.occupation_soil.recall).toBeGreaterThanOrEqual(0.3);
+    expect(matched / planted).toBeGreaterThanOrEqual(0.75);
+    expect(matched / detected).toBeGreaterThanOrEqual(0.9);
+    expect(score.hardCaseFalsePatches).toBeLessThanOrEqual(1);
+    expect(score.legalReportedAsLegal.correct).toBeGreaterThanOrEqual(2);
   });
 
-  it.fails('meets the pipeline issue acceptance with the default model (known gap: classifier)', () => {
+  it.fails('meets the pipeline issue acceptance with the default model (known gap: classifier, mostly dug soil)', () => {
     const score = result.summary.score!;
     for (const type of CHANGE_TYPE_NAMES.filter((t) => t !== 'outflow_grass')) {
       expect(score.byType[type].recall, `${type} recall`).toBeGreaterThanOrEqual(0.95);
       expect(score.byType[type].precision, `${type} precision`).toBeGreaterThanOrEqual(0.9);
+      expect(score.byType[type].maxAreaError!, `${type} area`).toBeLessThanOrEqual(0.1);
     }
     expect(score.hardCaseFalsePatches).toBeLessThanOrEqual(1);
+    expect(score.legalReportedAsLegal.correct).toBe(score.legalReportedAsLegal.planted);
   });
 
   it('writes the run folder: patches, clue list, chips, change raster, summary', async () => {
