@@ -13,7 +13,7 @@ import { CGCS2000, makeTransform } from '../pipeline/geo/crs.js';
 import { parseIdleConfig } from '../pipeline/idle/config.js';
 import { observeScene, type ParcelObservation } from '../pipeline/idle/observe.js';
 import type { AuditConfig } from './config.js';
-import { renderParcelChips, type ChipRequest } from './chips.js';
+import { renderParcelChips, type ChipRequest } from '../pipeline/idle/chips.js';
 import { geometryFindings, imageryFindings, pickObservations, type AuditProject, type Finding } from './findings.js';
 import { loadPolygonLayer, parsePolygonLayer, projectOverlaps, slopeAudit, workingCrs, zoneAudit, type PolygonLayer, type OverlapAudit, type SlopeAudit, type ZoneAudit } from './geometry.js';
 

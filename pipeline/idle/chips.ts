@@ -1,5 +1,5 @@
 /**
- * Evidence chips of an idle or non-grain decision: the parcel, outlined, on the key dates of its
+ * Evidence chips of parcels on dates, and those of an idle or non-grain decision: the parcel, outlined, on the key dates of its
  * season — the first and last usable observations and the one with the highest NDVI (where a
  * cultivated parcel would be green). One PNG per date, each stretched on its own pixels.
  */
@@ -23,27 +23,35 @@ export function keyDates(d: ParcelDecision): { date: string; scene: string }[] {
   return [...new Map(picked.map((o) => [o.date, { date: o.date, scene: o.scene }])).values()].sort((a, b) => a.date.localeCompare(b.date));
 }
 
+export interface ChipRequest {
+  parcel: string;
+  /** Scene file or URI. */
+  scene: string;
+  date: string;
+}
+
 /**
- * Renders the key-date chips of each decision into `outDir` (`<parcel>_<date>.png`), with a margin
- * of a third of the parcel's size around it. Scenes are opened once per date.
- * @param scenes the scene files or URIs observed; observations name scenes by file name.
- * @returns parcel → chips (date, path)
+ * Renders one chip per request into `outDir` (`<parcel>_<date>.png`): the parcel (named by `idField`,
+ * default XMBH then BSM) outlined, with a margin of a third of its size around it. Used by idle
+ * monitoring and by the compensation audit. Scenes are opened once each.
+ * @returns `${parcel}|${date}` → path, for the chips rendered (parcels outside a scene are skipped).
  */
-export async function renderKeyDateChips(decisions: readonly ParcelDecision[], scenes: readonly string[], parcelsFile: string, outDir: string, idField?: string): Promise<Map<string, { date: string; path: string }[]>> {
-  const uriOf = new Map(scenes.map((s) => [s.split('/').pop() ?? s, s]));
-  const out = new Map<string, { date: string; path: string }[]>();
-  const byScene = new Map<string, { decision: ParcelDecision; date: string }[]>();
-  for (const d of decisions) for (const k of keyDates(d)) byScene.set(k.scene, [...(byScene.get(k.scene) ?? []), { decision: d, date: k.date }]);
+export async function renderParcelChips(requests: readonly ChipRequest[], parcelsFile: string, outDir: string, idField?: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const byScene = new Map<string, ChipRequest[]>();
+  for (const r of requests) byScene.set(r.scene, [...(byScene.get(r.scene) ?? []), r]);
+  if (!byScene.size) return out;
   await mkdir(outDir, { recursive: true });
   for (const [uri, wanted] of byScene) {
-    const scene = await openScene(uriOf.get(uri) ?? uri);
+    const scene = await openScene(uri);
     try {
       const grid = scene.info.grid;
       const layer = await loadVectorLayer('parcels', parcelsFile, grid);
       const index = new Map(layer.features.map((f, i) => [parcelKey(f.properties, i, idField), f]));
-      for (const { decision, date } of wanted) {
-        const f = index.get(decision.parcel);
-        if (!f || f.polygons.length === 0) continue;
+      for (const req of wanted) {
+        const key = `${req.parcel}|${req.date}`;
+        const f = index.get(req.parcel);
+        if (out.has(key) || !f || f.polygons.length === 0) continue;
         const xs = f.polygons.flatMap((p) => p.flatMap((r) => r.map(([x]) => x)));
         const ys = f.polygons.flatMap((p) => p.flatMap((r) => r.map(([, y]) => y)));
         const margin = Math.max(4, Math.round(Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys)) / 3));
@@ -62,13 +70,30 @@ export async function renderKeyDateChips(decisions: readonly ParcelDecision[], s
         const stretch = { min: [lo, lo, lo], max: [hi, hi, hi] };
         const outline = f.polygons[0].map((ring) => ring.map(([x, y]) => [x - col, y - row] as const));
         const { before: png } = await renderChipPair(block, block, outline, { before: stretch, after: stretch }, { minSize: 192 });
-        const path = join(outDir, `${decision.parcel.replace(/[^\w.-]+/g, '_')}_${date}.png`);
+        const path = join(outDir, `${req.parcel.replace(/[^\w.-]+/g, '_')}_${req.date}.png`);
         await writeFileAtomic(path, png);
-        out.set(decision.parcel, [...(out.get(decision.parcel) ?? []), { date, path }].sort((a, b) => a.date.localeCompare(b.date)));
+        out.set(key, path);
       }
     } finally {
       await closeScene(scene);
     }
+  }
+  return out;
+}
+
+/**
+ * Renders the key-date chips of each decision into `outDir` (`<parcel>_<date>.png`).
+ * @param scenes the scene files or URIs observed; observations name scenes by file name.
+ * @returns parcel → chips (date, path), in date order
+ */
+export async function renderKeyDateChips(decisions: readonly ParcelDecision[], scenes: readonly string[], parcelsFile: string, outDir: string, idField?: string): Promise<Map<string, { date: string; path: string }[]>> {
+  const uriOf = new Map(scenes.map((s) => [s.split('/').pop() ?? s, s]));
+  const requests = decisions.flatMap((d) => keyDates(d).map((k) => ({ parcel: d.parcel, scene: uriOf.get(k.scene) ?? k.scene, date: k.date })));
+  const paths = await renderParcelChips(requests, parcelsFile, outDir, idField);
+  const out = new Map<string, { date: string; path: string }[]>();
+  for (const r of requests) {
+    const path = paths.get(`${r.parcel}|${r.date}`);
+    if (path) out.set(r.parcel, [...(out.get(r.parcel) ?? []), { date: r.date, path }].sort((a, b) => a.date.localeCompare(b.date)));
   }
   return out;
 }
