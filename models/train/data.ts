@@ -51,6 +51,12 @@ export interface Rows {
   readonly group: Uint8Array;
   readonly groupNames: readonly string[];
   readonly count: number;
+  /**
+   * Neighbourhood radius r of each row: a row holds the (2r+1)² neighbourhood of every feature,
+   * feature-major (`f·k² + dy·k + dx`, the ONNX Conv weight layout); neighbours outside the image
+   * are NaN. 0 = the pixel's own features only.
+   */
+  readonly radius?: number;
 }
 
 export interface ImageRead {
@@ -134,9 +140,9 @@ class ClassReservoirs {
       if (j < this.cap) r.keep[j] = { f, ref, group };
     }
   }
-  toRows(source: string, referenceNames: readonly string[], groupNames: readonly string[]): Rows {
+  toRows(source: string, referenceNames: readonly string[], groupNames: readonly string[], radius = 0): Rows {
     const all = [...this.rows.entries()].sort((a, b) => a[0] - b[0]).flatMap(([t, r]) => r.keep.map((k) => ({ t, ...k })));
-    const F = LEARNER_FEATURES.length;
+    const F = LEARNER_FEATURES.length * (2 * radius + 1) ** 2;
     const features = new Float32Array(all.length * F);
     const target = new Uint8Array(all.length);
     const reference = new Uint8Array(all.length);
@@ -147,7 +153,7 @@ class ClassReservoirs {
       reference[i] = r.ref;
       group[i] = r.group;
     });
-    return { source, features, target, reference, referenceNames, group, groupNames, count: all.length };
+    return { source, features, target, reference, referenceNames, group, groupNames, count: all.length, ...(radius ? { radius } : {}) };
   }
 }
 
@@ -172,11 +178,13 @@ export const WEAK_LABEL_CONSISTENT: Readonly<Record<TargetName, readonly LandCov
   greenhouse: ['greenhouse'],
 };
 
-async function sampleTiles(session: ort.InferenceSession, tiles: AsyncIterable<LabelledTile>, reservoirs: ClassReservoirs, consistent?: Readonly<Record<TargetName, readonly LandCoverName[]>>): Promise<void> {
+async function sampleTiles(session: ort.InferenceSession, tiles: AsyncIterable<LabelledTile>, reservoirs: ClassReservoirs, consistent?: Readonly<Record<TargetName, readonly LandCoverName[]>>, radius = 0): Promise<void> {
   // Per target code, the rule classes accepted (null = any).
   const allowed = new Map<number, Set<number>>();
   if (consistent) for (const [t, names] of Object.entries(consistent)) allowed.set(targetCode(t as TargetName), new Set(names.map((n) => LandCover[n])));
   const F = LEARNER_FEATURES.length;
+  const k = 2 * radius + 1;
+  const kk = k * k;
   for await (const t of tiles) {
     const { features, ruleLabel } = await featurePlanes(session, t.block);
     const { width: bw, height: bh } = t.block.window;
@@ -192,16 +200,41 @@ async function sampleTiles(session: ort.InferenceSession, tiles: AsyncIterable<L
         const rule = ruleLabel[p];
         if (!t.block.valid[p] || rule === LandCover.nodata || rule === LandCover.cloud || rule === LandCover.shadow) continue;
         if (consistent && !allowed.get(code)?.has(rule)) continue;
-        const f = new Float32Array(F);
-        for (let k = 0; k < F; k++) f[k] = features[k * n + p];
-        if (code === GREEN_OR_BARE) code = f[NDVI_COLUMN] >= GREEN_NDVI ? LandCover.herbaceous : LandCover.bare;
+        let f: Float32Array;
+        if (radius === 0) {
+          f = new Float32Array(F);
+          for (let k = 0; k < F; k++) f[k] = features[k * n + p];
+        } else {
+          f = neighbourhood(features, n, bw, bh, x + ox, y + oy, F, radius);
+        }
+        if (code === GREEN_OR_BARE) code = f[NDVI_COLUMN * kk + radius * k + radius] >= GREEN_NDVI ? LandCover.herbaceous : LandCover.bare;
         reservoirs.offer(code, f, t.reference[i], t.group[i]);
       }
   }
 }
 
+/**
+ * The (2r+1)² neighbourhood of pixel (cx, cy) of feature planes [F, bh, bw], feature-major
+ * (`f·k² + dy·k + dx`); neighbours outside the planes are NaN.
+ */
+export function neighbourhood(planes: Float32Array, n: number, bw: number, bh: number, cx: number, cy: number, F: number, radius: number): Float32Array {
+  const k = 2 * radius + 1;
+  const kk = k * k;
+  const f = new Float32Array(F * kk);
+  for (let dy = 0; dy < k; dy++) {
+    const yy = cy + dy - radius;
+    for (let dx = 0; dx < k; dx++) {
+      const xx = cx + dx - radius;
+      const inside = yy >= 0 && yy < bh && xx >= 0 && xx < bw;
+      const q = yy * bw + xx;
+      for (let c = 0; c < F; c++) f[c * kk + dy * k + dx] = inside ? planes[c * n + q] : NaN;
+    }
+  }
+  return f;
+}
+
 /** Rows of a label-raster source: every labelled pixel (up to `maxPerClass` per class). */
-export async function labelRasterRows(session: ort.InferenceSession, src: LabelRasterSource, reference: ReflectanceReference, seed: number): Promise<Rows> {
+export async function labelRasterRows(session: ort.InferenceSession, src: LabelRasterSource, reference: ReflectanceReference, seed: number, radius = 0): Promise<Rows> {
   const classKeys = Object.keys(src.classes);
   const referenceNames = [...new Set(classKeys.map((k) => src.classes[k].name))];
   const groupNames = src.groups === 'image' ? src.images.map((i) => i.name) : ['NW', 'NE', 'SW', 'SE'];
@@ -252,8 +285,8 @@ export async function labelRasterRows(session: ort.InferenceSession, src: LabelR
       }
     }
   }
-  await sampleTiles(session, tiles(), reservoirs);
-  return reservoirs.toRows(src.name, referenceNames, groupNames);
+  await sampleTiles(session, tiles(), reservoirs, undefined, radius);
+  return reservoirs.toRows(src.name, referenceNames, groupNames, radius);
 }
 
 /** Target of a DLBM code by longest matching prefix. */
@@ -269,7 +302,7 @@ export function dlbmTarget(dlbm: Readonly<Record<string, TargetName>>, code: str
  * pixels and absorb mis-registration). Changes since the survey are a small share of any county
  * and act as label noise, which bootstrap aggregation tolerates.
  */
-export async function baselineRows(session: ort.InferenceSession, src: BaselineSource, reference: ReflectanceReference, seed: number): Promise<Rows> {
+export async function baselineRows(session: ort.InferenceSession, src: BaselineSource, reference: ReflectanceReference, seed: number, radius = 0): Promise<Rows> {
   const targets = [...new Set(Object.values(src.dlbm))];
   const reservoirs = new ClassReservoirs(src.maxPerClass, new Rng(seed, `rows-${src.name}`));
   async function* tiles(): AsyncIterable<LabelledTile> {
@@ -284,7 +317,7 @@ export async function baselineRows(session: ort.InferenceSession, src: BaselineS
         });
         // Percentile calibration needs the whole scene's statistics, not one tile's.
         const norm = wantsPercentile(src.read, scene) ? fitPercentileCalibration([await readWindow(scene, wholeWindow(scene), BAND_ORDER)], reference) : null;
-        const halo = CONTEXT_PX + src.erodePx;
+        const halo = CONTEXT_PX + Math.max(src.erodePx, radius);
         for (let row = 0; row < grid.height; row += src.tileSize)
           for (let col = 0; col < grid.width; col += src.tileSize) {
             const interior = { col, row, width: Math.min(src.tileSize, grid.width - col), height: Math.min(src.tileSize, grid.height - row) };
@@ -323,6 +356,6 @@ export async function baselineRows(session: ort.InferenceSession, src: BaselineS
       }
     }
   }
-  await sampleTiles(session, tiles(), reservoirs, src.consistency ? WEAK_LABEL_CONSISTENT : undefined);
-  return reservoirs.toRows(src.name, targets, src.images.map((_, i) => `image ${i + 1}`));
+  await sampleTiles(session, tiles(), reservoirs, src.consistency ? WEAK_LABEL_CONSISTENT : undefined, radius);
+  return reservoirs.toRows(src.name, targets, src.images.map((_, i) => `image ${i + 1}`), radius);
 }

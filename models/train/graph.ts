@@ -13,6 +13,7 @@ import type { FeatureName } from '../spectral-v1/rules.js';
 import { LandCover } from '../../pipeline/types.js';
 import type { Forest } from './forest.js';
 import type { Mlp } from './mlp.js';
+import { foldedFirstLayer, type Cnn } from './cnn.js';
 
 export { BAND_ORDER, CONTEXT_PX, INPUT_NAME, OPSET };
 
@@ -57,7 +58,7 @@ function buildTrained(g: GraphBuilder, meta: { name: string; version: string; do
     opset: OPSET,
     producer: 'farmwatch models/train',
     version: meta.version,
-    metadata: { bands: BAND_ORDER.join(','), features: LEARNER_FEATURES.join(','), ...extra, context_px: String(CONTEXT_PX) },
+    metadata: { bands: BAND_ORDER.join(','), features: LEARNER_FEATURES.join(','), ...extra, context_px: extra.context_px ?? String(CONTEXT_PX) },
   });
 }
 
@@ -175,5 +176,38 @@ export function buildMlpModel(mlp: Mlp, classCodes: readonly number[], meta: { n
   const scores = g.op1('Concat', [h, ...ruleChannels], { axis: 1 }, ['axis'], 'scores');
   g.output(scores, { name: 'scores', dtype: DType.float, shape: ['N', classCodes.length + ruled.length, 'H', 'W'], doc: 'class logits; channel → class in the card' });
   const bytes = buildTrained(g, meta, { channels: [...classCodes, ...ruled].join(',') });
+  return { bytes, channels: [...classCodes, ...ruled] };
+}
+
+/**
+ * The small convolutional model: features → standardise → k×k convolution (pads k/2, so the
+ * output keeps the input's size) → ReLU → the 1×1 layers → class logits, plus the rule channels
+ * of {@link buildMlpModel}. Output `scores` float32 [N, K + R, H, W]. Its receptive field is
+ * {@link CONTEXT_PX} + r pixels, which its card's tile overlap covers.
+ */
+export function buildCnnModel(cnn: Cnn, classCodes: readonly number[], meta: { name: string; version: string; doc: string }): { bytes: Uint8Array; channels: number[] } {
+  const g = new GraphBuilder();
+  const sv = addSpectralV1(g, inputOf(g));
+  const F = LEARNER_FEATURES.length;
+  if (cnn.features !== F) throw new Error(`network over ${cnn.features} features, the graph has ${F}`);
+  const k = 2 * cnn.radius + 1;
+  const stack = g.op1('Concat', LEARNER_FEATURES.map((f) => plane(sv, f)), { axis: 1 }, ['axis'], 'features');
+  let h = g.op1('Div', [g.op1('Sub', [stack, g.constF(Array.from(cnn.mean), [1, F, 1, 1])]), g.constF(Array.from(cnn.std), [1, F, 1, 1])]);
+  const { sizes, weights, biases } = cnn.mlp;
+  const first = foldedFirstLayer(cnn);
+  const L = sizes.length - 1;
+  const r = cnn.radius;
+  h = g.op1('Conv', [h, g.constF(Array.from(first.weight), [sizes[1], F, k, k]), g.constF(Array.from(first.bias), [sizes[1]])], { kernel_shape: [k, k], pads: [r, r, r, r] }, ['kernel_shape', 'pads'], 'conv0');
+  if (L > 1) h = g.op1('Relu', [h]);
+  for (let l = 1; l < L; l++) {
+    const conv = g.op1('Conv', [h, g.constF(Array.from(weights[l]), [sizes[l + 1], sizes[l], 1, 1]), g.constF(Array.from(biases[l]), [sizes[l + 1]])], { kernel_shape: [1, 1] }, ['kernel_shape'], `dense${l}`);
+    h = l < L - 1 ? g.op1('Relu', [conv]) : conv;
+  }
+  const ruled = ruleDecidedClasses(classCodes);
+  const label4 = g.op1('Unsqueeze', [sv.label, g.constI64([1])]);
+  const ruleChannels = ruled.map((code) => g.op1('Mul', [g.op1('Cast', [g.op1('Equal', [label4, g.constI32([code], [])])], { to: DType.float }, ['to']), g.constF(RULE_LOGIT)]));
+  const scores = g.op1('Concat', [h, ...ruleChannels], { axis: 1 }, ['axis'], 'scores');
+  g.output(scores, { name: 'scores', dtype: DType.float, shape: ['N', classCodes.length + ruled.length, 'H', 'W'], doc: 'class logits; channel → class in the card' });
+  const bytes = buildTrained(g, meta, { channels: [...classCodes, ...ruled].join(','), kernel: String(k), context_px: String(CONTEXT_PX + r) });
   return { bytes, channels: [...classCodes, ...ruled] };
 }

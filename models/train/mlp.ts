@@ -171,3 +171,12 @@ export function predictMlp(mlp: Mlp, features: Float32Array): Uint8Array {
   }
   return out;
 }
+
+/** Class logits of one row (the network's raw output before softmax). */
+export function mlpLogits(mlp: Mlp, row: Float32Array): Float32Array {
+  const F = mlp.sizes[0];
+  const acts = mlp.sizes.map((s) => new Float32Array(s));
+  for (let f = 0; f < F; f++) acts[0][f] = (row[f] - mlp.mean[f]) / mlp.std[f];
+  forward(mlp.weights, mlp.biases, mlp.sizes, acts);
+  return acts[mlp.sizes.length - 1];
+}

@@ -87,7 +87,7 @@ export const TrainSpecSchema = z.object({
       samplesPerClass: z.number().int().min(10).default(4000),
     })
     .default({ trees: 48, maxDepth: 16, minSamplesSplit: 10, samplesPerClass: 4000 }),
-  learner: z.enum(['forest', 'mlp']).default('forest').describe('Per-pixel random forest (ONNX-ML trees) or small network (1×1 convolutions)'),
+  learner: z.enum(['forest', 'mlp', 'cnn']).default('forest').describe('Per-pixel random forest (ONNX-ML trees), small network (1×1 convolutions) or small convolutional model (k×k convolution, then 1×1)'),
   mlp: z
     .object({
       hidden: z.array(z.number().int().min(2).max(256)).min(1).default([32, 32]),
@@ -98,6 +98,18 @@ export const TrainSpecSchema = z.object({
       weightDecay: z.number().nonnegative().default(1e-4),
     })
     .default({ hidden: [32, 32], epochs: 30, samplesPerClass: 6000, batchSize: 256, learningRate: 0.003, weightDecay: 1e-4 }),
+  cnn: z
+    .object({
+      kernel: z.union([z.literal(3), z.literal(5), z.literal(7)]).default(3).describe('Size of the first (k×k) convolution over the feature planes'),
+      hidden: z.array(z.number().int().min(2).max(256)).min(1).default([32, 32]).describe('Channels of the k×k layer, then of each 1×1 layer'),
+      epochs: z.number().int().min(1).default(30),
+      samplesPerClass: z.number().int().min(10).default(6000),
+      batchSize: z.number().int().min(1).default(256),
+      learningRate: z.number().positive().default(0.003),
+      weightDecay: z.number().nonnegative().default(1e-4),
+      tile: z.number().int().min(32).default(256).describe('Fixed input tile of the exported model (card input.tile.size); its overlap is the receptive field'),
+    })
+    .default({ kernel: 3, hidden: [32, 32], epochs: 30, samplesPerClass: 6000, batchSize: 256, learningRate: 0.003, weightDecay: 1e-4, tile: 256 }),
   sources: z.array(SourceSchema).min(1),
   /** Sources scored by leaving each of their groups out in turn. */
   evaluate: z.array(z.string()).default([]),

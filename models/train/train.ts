@@ -12,8 +12,9 @@ import { LandCover, landCoverName, type Logger } from '../../pipeline/types.js';
 import { FEEDS } from '../spectral-v1/build.js';
 import { baselineRows, labelRasterRows, openFeatureSession, type Rows } from './data.js';
 import { fitForest, forestNodeCount, predictForest, type Forest, type ForestOptions } from './forest.js';
-import { CONTEXT_PX, INPUT_NAME, LEARNER_FEATURES, buildForestModel, buildMlpModel, ruleDecidedClasses } from './graph.js';
+import { CONTEXT_PX, INPUT_NAME, LEARNER_FEATURES, buildCnnModel, buildForestModel, buildMlpModel, ruleDecidedClasses } from './graph.js';
 import { fitMlp, predictMlp, type Mlp, type MlpOptions } from './mlp.js';
+import { fitCnn, predictCnn, type Cnn } from './cnn.js';
 import { scoreClasses, type ClassMetric } from './metrics.js';
 import type { TrainSpec } from './spec.js';
 import type { ReflectanceReference } from '../../pipeline/normalize/calibrate.js';
@@ -34,8 +35,8 @@ interface Matrix {
   labels: Uint8Array;
 }
 
-function concatRows(parts: readonly Rows[], keep: (r: Rows, i: number) => boolean, classCodes: readonly number[]): Matrix {
-  const F = LEARNER_FEATURES.length;
+function concatRows(parts: readonly Rows[], keep: (r: Rows, i: number) => boolean, classCodes: readonly number[], radius = 0): Matrix {
+  const F = LEARNER_FEATURES.length * (2 * radius + 1) ** 2;
   let n = 0;
   for (const r of parts) for (let i = 0; i < r.count; i++) if (keep(r, i)) n++;
   const features = new Float32Array(n * F);
@@ -51,10 +52,20 @@ function concatRows(parts: readonly Rows[], keep: (r: Rows, i: number) => boolea
 }
 
 /** A fitted learner of either kind. */
-export type Fitted = { kind: 'forest'; forest: Forest } | { kind: 'mlp'; mlp: Mlp };
+export type Fitted = { kind: 'forest'; forest: Forest } | { kind: 'mlp'; mlp: Mlp } | { kind: 'cnn'; cnn: Cnn };
+
+/** Neighbourhood radius the learner reads around each pixel (the k×k layer of the convolutional model). */
+export const learnerRadius = (spec: TrainSpec): number => (spec.learner === 'cnn' ? spec.cnn.kernel >> 1 : 0);
 
 function learnerOf(spec: TrainSpec, classCount: number): { fit: (m: Matrix) => Fitted; predict: (f: Fitted, features: Float32Array) => Uint8Array } {
   const set = (m: Matrix) => ({ features: m.features, labels: m.labels, featureCount: LEARNER_FEATURES.length, classCount });
+  if (spec.learner === 'cnn') {
+    const { kernel, tile: _tile, ...rest } = spec.cnn;
+    const opts: MlpOptions = { ...rest, seed: spec.seed };
+    const r = kernel >> 1;
+    const cnnSet = (m: Matrix) => ({ features: m.features, labels: m.labels, featureCount: LEARNER_FEATURES.length * kernel * kernel, classCount });
+    return { fit: (m) => ({ kind: 'cnn', cnn: fitCnn(cnnSet(m), LEARNER_FEATURES.length, r, opts) }), predict: (f, x) => predictCnn((f as { cnn: Cnn }).cnn, x) };
+  }
   if (spec.learner === 'mlp') {
     const opts: MlpOptions = { ...spec.mlp, seed: spec.seed };
     return { fit: (m) => ({ kind: 'mlp', mlp: fitMlp(set(m), opts) }), predict: (f, x) => predictMlp((f as { mlp: Mlp }).mlp, x) };
@@ -67,9 +78,10 @@ export async function trainModel(spec: TrainSpec, outDir: string, opts: { refere
   const t0 = performance.now();
   const session = await openFeatureSession();
   const parts: Rows[] = [];
+  const radius = learnerRadius(spec);
   try {
     for (const src of spec.sources) {
-      const rows = src.kind === 'labels' ? await labelRasterRows(session, src, opts.reference, spec.seed) : await baselineRows(session, src, opts.reference, spec.seed);
+      const rows = src.kind === 'labels' ? await labelRasterRows(session, src, opts.reference, spec.seed, radius) : await baselineRows(session, src, opts.reference, spec.seed, radius);
       opts.log.info('training rows', { source: src.name, rows: rows.count, byClass: countBy(rows.target) });
       parts.push(rows);
     }
@@ -85,8 +97,8 @@ export async function trainModel(spec: TrainSpec, outDir: string, opts: { refere
     const truth: number[] = [];
     const predicted: number[] = [];
     for (let g = 0; g < src.groupNames.length; g++) {
-      const train = concatRows(parts, (r, i) => r !== src || r.group[i] !== g, classCodes);
-      const test = concatRows([src], (_, i) => src.group[i] === g, classCodes);
+      const train = concatRows(parts, (r, i) => r !== src || r.group[i] !== g, classCodes, radius);
+      const test = concatRows([src], (_, i) => src.group[i] === g, classCodes, radius);
       if (test.labels.length === 0) continue;
       const pred = learner.predict(learner.fit(train), test.features);
       test.labels.forEach((c, i) => {
@@ -95,11 +107,11 @@ export async function trainModel(spec: TrainSpec, outDir: string, opts: { refere
       });
       opts.log.info('held-out fold', { source: name, group: src.groupNames[g], rows: test.labels.length });
     }
-    const protocol = `Held-out: each of the ${src.groupNames.length} groups (${src.groupNames.join(', ')}) of "${name}" predicted by a ${spec.learner === 'mlp' ? 'network' : 'forest'} trained on every other row of every source; labels mapped to our classes as in the training spec (fields and grass that are not green counted as bare).`;
+    const protocol = `Held-out: each of the ${src.groupNames.length} groups (${src.groupNames.join(', ')}) of "${name}" predicted by a ${spec.learner === 'cnn' ? `convolutional network (${spec.cnn.kernel}×${spec.cnn.kernel} neighbourhoods, which may reach up to ${radius} px into a neighbouring group for features only)` : spec.learner === 'mlp' ? 'network' : 'forest'} trained on every other row of every source; labels mapped to our classes as in the training spec (fields and grass that are not green counted as bare).`;
     heldOut.push(scoreClasses(name, protocol, truth, predicted));
   }
 
-  const all = concatRows(parts, () => true, classCodes);
+  const all = concatRows(parts, () => true, classCodes, radius);
   const model = learner.fit(all);
   const meta = { name: spec.id, version: spec.version, doc: spec.description };
   const ruled = ruleDecidedClasses(classCodes).map((c) => landCoverName(c)).join(', ');
@@ -110,6 +122,12 @@ export async function trainModel(spec: TrainSpec, outDir: string, opts: { refere
     bytes = buildForestModel(model.forest, classCodes, meta).bytes;
     outputs = { label: { name: 'label', dtype: 'int32' }, confidence: { name: 'confidence', dtype: 'float32' } };
     description = `random forest, ${model.forest.trees.length} trees, max depth ${spec.forest.maxDepth}, ${forestNodeCount(model.forest)} nodes`;
+  } else if (model.kind === 'cnn') {
+    const built = buildCnnModel(model.cnn, classCodes, meta);
+    bytes = built.bytes;
+    outputs = { scores: { name: 'scores', activation: 'none', classes: built.channels.map((code, index) => ({ index, class: landCoverName(code) })) } };
+    const k = spec.cnn.kernel;
+    description = `convolutional network: ${k}×${k} convolution ${model.cnn.features}→${model.cnn.mlp.sizes[1]}, then 1×1 convolutions ${model.cnn.mlp.sizes.slice(1).join('→')} (ReLU, softmax), Adam, ${spec.cnn.epochs} epochs; receptive field ${CONTEXT_PX + radius} px`;
   } else {
     const built = buildMlpModel(model.mlp, classCodes, meta);
     bytes = built.bytes;
@@ -123,9 +141,16 @@ export async function trainModel(spec: TrainSpec, outDir: string, opts: { refere
     version: spec.version,
     description: spec.description,
     kind: 'trained',
-    input: { name: INPUT_NAME, layout: 'nchw', bands: ['blue', 'green', 'red', 'nir'].map((name) => ({ name })), dtype: 'float32' },
+    input: {
+      name: INPUT_NAME,
+      layout: 'nchw',
+      bands: ['blue', 'green', 'red', 'nir'].map((name) => ({ name })),
+      dtype: 'float32',
+      // A fixed-tile model whose tiles overlap by its receptive field: seamless (measured in cnn.test.ts).
+      ...(spec.learner === 'cnn' ? { tile: { size: spec.cnn.tile, overlap: CONTEXT_PX + radius } } : {}),
+    },
     outputs,
-    contextPx: CONTEXT_PX,
+    contextPx: CONTEXT_PX + radius,
     classes: classes.map((name) => ({ code: LandCover[name as keyof typeof LandCover], name, feedsChangeTypes: FEEDS[name as keyof typeof FEEDS] })),
     sha256,
     metrics: heldOut,
@@ -153,7 +178,7 @@ function countBy(codes: Uint8Array): Record<string, number> {
 
 /** The human-readable card. */
 export function renderTrainedCard(card: ModelCard): string {
-  const lines = [`# ${card.id} ${card.version}`, '', card.description, '', `- kind: ${card.kind}; input: ${card.input.bands.map((b) => b.name).join(', ')} reflectance (NCHW), ${card.contextPx} px context`, `- sha256 of model.onnx: \`${card.sha256}\``];
+  const lines = [`# ${card.id} ${card.version}`, '', card.description, '', `- kind: ${card.kind}; input: ${card.input.bands.map((b) => b.name).join(', ')} reflectance (NCHW${card.input.tile ? `, fixed ${card.input.tile.size}×${card.input.tile.size} tiles overlapping by ${card.input.tile.overlap} px` : ''}), ${card.contextPx} px context`, `- sha256 of model.onnx: \`${card.sha256}\``];
   if (card.provenance) lines.push(`- learner: ${card.provenance.learner}`, `- trained ${card.provenance.date} with \`${card.provenance.command}\` (seed ${card.provenance.seed})`);
   lines.push('', '## Classes', '', '| code | class | feeds change types |', '|---|---|---|');
   for (const c of card.classes) lines.push(`| ${c.code} | ${c.name} | ${c.feedsChangeTypes.join(', ') || '—'} |`);
