@@ -419,7 +419,7 @@ export async function finishRun(plan: RunPlan, res: RunResources, tileResults: r
     const components = await clock.time('vectorize', () => {
       const merged = mergeTiles(ordered.map((r) => r.components));
       if (mode !== 'baseline') return merged;
-      return joinTouching(merged, joiningCodes, config.rules.joinMaxRatio);
+      return joinTouching(merged, joiningCodes, config.rules.joinMaxRatio, new Set(config.rules.transitions.flatMap((t, i) => (t.standalone ? [] : [i + 1]))));
     });
     const built = await clock.time('patches', () =>
       buildPatches(components, layers, {

@@ -52,3 +52,16 @@ describe('joinTouching size limit', () => {
     expect(joinTouching(c, new Set([2])).map((x) => [x.code, x.pixelCount])).toEqual([[1, 21]]);
   });
 });
+
+describe('joinTouching weak codes', () => {
+  it('lets a weak earthwork (bare) join a touching earthwork site (fill), but not the other way', () => {
+    const c = comps([
+      '3333....',
+      '3333222.',
+      '....222.',
+    ]);
+    // 2 = fill (earthwork, a site), 3 = bare (earthwork, weak: no site of its own).
+    expect(joinTouching(c, new Set([2, 3])).map((x) => [x.code, x.pixelCount]).sort()).toEqual([[2, 6], [3, 8]]);
+    expect(joinTouching(c, new Set([2, 3]), Infinity, new Set([3])).map((x) => [x.code, x.pixelCount])).toEqual([[2, 14]]);
+  });
+});

@@ -4,9 +4,11 @@ import type { Component } from '../vectorize/index.js';
  * Joins components of the `from` codes to a touching component of another code: the earthworks
  * around a new pond, road or building belong to that site and are one clue, not two. A `from`
  * component touching several others joins the one it shares the longest border with, unless it is
- * more than `maxRatio` times that one's size; otherwise, or touching none, it stays as it is. Touching is 4-adjacency. Ids are renumbered 1..n in first-run order.
+ * more than `maxRatio` times that one's size; otherwise, or touching none, it stays as it is. A
+ * component of a `weak` code (no site of its own) may also join a touching non-weak `from`
+ * component. Touching is 4-adjacency. Ids are renumbered 1..n in first-run order.
  */
-export function joinTouching(components: readonly Component[], from: ReadonlySet<number>, maxRatio = Infinity): Component[] {
+export function joinTouching(components: readonly Component[], from: ReadonlySet<number>, maxRatio = Infinity, weak: ReadonlySet<number> = new Set()): Component[] {
   if (from.size === 0) return [...components];
   // Row index of runs: row → [colStart, colEnd, component index][].
   const rows = new Map<number, [number, number, number][]>();
@@ -24,7 +26,11 @@ export function joinTouching(components: readonly Component[], from: ReadonlySet
   const touch = (k: number, j: number, n: number) => {
     if (k === j || components[k].code === components[j].code) return;
     for (const [a, b] of [[k, j], [j, k]]) {
-      if (!from.has(components[a].code) || from.has(components[b].code)) continue;
+      // Earthworks join a site of another kind; a weak code (no site of its own, e.g. bare soil)
+      // also joins earthworks that are a site (fresh bright fill beside moist dug ground).
+      const ca = components[a].code;
+      const cb = components[b].code;
+      if (!from.has(ca) || (from.has(cb) && !(weak.has(ca) && !weak.has(cb)))) continue;
       const m = border.get(a) ?? new Map<number, number>();
       m.set(b, (m.get(b) ?? 0) + n);
       border.set(a, m);
