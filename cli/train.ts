@@ -46,7 +46,7 @@ export function withBaseline(spec: TrainSpec, o: { baseline: string; images: str
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('Train a land-cover model (random forest or small network, exported to ONNX with its card) from labelled rasters and/or a baseline survey')
+    .description('Train a land-cover model (random forest, small network or small convolutional model — learner in the spec —, exported to ONNX with its card) from labelled rasters and/or a baseline survey')
     .option('--spec <file>', 'training spec (JSON)', defaultTrainSpec())
     .option('--data <dir>', 'folder that $DATA in the spec stands for', defaultDataRoot())
     .option('--out <dir>', 'model folder to write (default: models/<id>)')
