@@ -82,7 +82,7 @@ for (const size of sizes) {
 // The trained models (random forest; small network as 1×1 convolutions) on the first scene's tiles.
 const firstScene = await ensureScene(sizes[0]);
 const trained: { id: string; t1: number; t2: number }[] = [];
-for (const id of ['landcover-rf-v1', 'landcover-mlp-v1']) {
+for (const id of ['landcover-rf-v1', 'landcover-mlp-v1', 'landcover-cnn-v1']) {
   const dir = join(root, 'models', id);
   trained.push({ id, t1: await rawInference(firstScene, 1, dir), t2: await rawInference(firstScene, 2, dir) });
 }
