@@ -250,6 +250,7 @@ export async function ingestIntoLedger(result: import('../pipeline/run.js').RunR
     else console.log(`recorded in ${place} as run ${r.runId}: ${r.created} new cases, ${r.continued} seen again, ${r.relapsed} relapses (npx farmwatch ledger list)`);
     const observed = await recordRunObservations(l, result.summary.config);
     if (observed !== null) console.log(`idle monitoring: ${observed} observations of 补充耕地 parcels recorded (npx farmwatch idle --ledger)`);
+    console.log("review the cases in a browser: FARMWATCH_PASSWORD='…' npx farmwatch users add <name> --role analyst, then npx farmwatch serve");
   } finally {
     await l.close();
   }
