@@ -143,6 +143,13 @@ describe('sample county generator', () => {
     } else console.warn('gdalinfo not on PATH: skipping the GDAL check');
   });
 
+  it('generates every size: townships are unions of cells whose shared edges meet only to float noise', async () => {
+    // 1000 px once failed in polygon-clipping ("Unable to complete output ring").
+    const m1000 = await generateCounty({ outDir: join(root, 'size1000'), sizePx: 1000, compensation: false });
+    const towns = JSON.parse(await readFile(join(root, 'size1000', m1000.files.layers.townships), 'utf8')) as { features: unknown[] };
+    expect(towns.features.length).toBeGreaterThanOrEqual(3);
+  });
+
   it('baseline is a partition of the scene with survey attributes, each polygon inside one township', () => {
     const lu = layers.landuse;
     expect(lu.crs.properties.name).toBe('urn:ogc:def:crs:EPSG::4528');

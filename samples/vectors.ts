@@ -87,7 +87,10 @@ export function ellipsoidalArea(lonLat: number[][][]): number {
 /** Union of convex rings (local metres) → multipolygon (local metres). */
 export function unionRings(rings: Ring[]): Poly[] {
   if (!rings.length) return [];
-  const geoms = rings.map((r) => [r.map(([x, y]) => [x, y] as [number, number])]);
+  // Cells are cut from one another, so shared edges meet only to float noise (±1e-14 m), which
+  // polygon-clipping cannot close into rings; on a 1 mm grid they meet exactly.
+  const mm = (v: number) => Math.round(v * 1000) / 1000;
+  const geoms = rings.map((r) => [r.map(([x, y]) => [mm(x), mm(y)] as [number, number])]);
   const out = polygonClipping.union(geoms[0], ...geoms.slice(1));
   // polygon-clipping returns closed rings; ours are open.
   return out.map((poly) => poly.map((ring) => ring.slice(0, -1).map(([x, y]) => [x, y] as [number, number])));
