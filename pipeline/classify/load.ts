@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ModelError } from '../errors.js';
+import { packageRoot } from '../paths.js';
 import { ModelCardSchema, type ModelCard } from './card.js';
 
 /** A model whose card validated and whose `model.onnx` matches the card's sha256. */
@@ -65,17 +65,6 @@ export function checkBands(card: ModelCard, available: readonly string[]): void 
     `Model ${card.id} needs band${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} which the scene lacks (scene has: ${available.length ? available.join(', ') : 'no bands'}; model needs: ${card.input.bands.map((b) => b.name).join(', ')})`,
     { band: missing.join(','), missing, available: [...available], stage: 'classify' },
   );
-}
-
-/** The repository (package) root: the nearest ancestor of this file holding package.json. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-  return dir;
 }
 
 /**
