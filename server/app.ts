@@ -132,6 +132,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('X-Frame-Options', 'DENY');
     reply.header('Referrer-Policy', 'same-origin');
+    // Only our own scripts; MapLibre starts its worker from a blob URL and draws tiles from blobs.
+    reply.header('Content-Security-Policy', "default-src 'self'; script-src 'self'; worker-src 'self' blob:; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'");
   });
 
   const cookie = (value: string, maxAgeS: number) =>

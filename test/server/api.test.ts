@@ -66,6 +66,9 @@ describe('sessions', () => {
     expect(set).toMatch(/Secure/);
     expect(set).toMatch(/SameSite=Strict/);
     expect((await app.inject({ method: 'GET', url: '/api/cases' })).statusCode).toBe(401);
+    const page = await app.inject({ method: 'GET', url: '/' });
+    expect(page.headers['content-security-policy']).toMatch(/script-src 'self';/);
+    expect(page.headers['x-frame-options']).toBe('DENY');
     const who = await login('analyst1');
     expect((await get(who, '/api/me')).json().user).toMatchObject({ username: 'analyst1', role: 'analyst' });
     await post(who, '/api/logout', {});

@@ -85,8 +85,8 @@ describe.runIf(existsSync(CHROMIUM))('review page in Chromium', () => {
     const first = listed[0] as string;
     await expect.poll(() => page.textContent('#case-title')).toContain(first);
     await expect.poll(() => [tiles.get('before') ?? 0, tiles.get('after') ?? 0].every((n) => n > 0), { timeout: 30_000 }).toBe(true);
-    // (A string: this file is compiled without the DOM library.)
-    await page.waitForFunction('Object.values(window.__maps).every((m) => m.loaded() && m.areTilesLoaded())', undefined, { timeout: 30_000 });
+    type Maps = { __maps: Record<string, { loaded(): boolean; areTilesLoaded(): boolean }> };
+    await page.waitForFunction(() => Object.values((globalThis as unknown as Maps).__maps).every((m) => m.loaded() && m.areTilesLoaded()), undefined, { timeout: 30_000 });
     // The chips of the case are real images.
     expect(await page.$eval('#chip-before', (img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
     await shot(page, '2-case-imagery');
