@@ -112,6 +112,7 @@ export async function startWorker(redis: RedisConfig, cfg: WorkerConfig, opts: {
     if (!spec) return { skipped: 'superseded' };
     const tries = await store.tileStarted(runId, tile);
     const t0 = Date.now();
+    log.info('tile started', { run: runId, tile, try: tries });
     const uri = tilesUri(spec, tile);
     try {
       // Stored by an earlier try that died before acknowledging: the same bytes, keep them.

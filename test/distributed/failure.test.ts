@@ -75,18 +75,24 @@ describe('distributed runs survive failures', () => {
     await Promise.all([waitReady(w0), waitReady(w1)]);
     const ledgerDir = join(dir, 'ledger-kill');
     const sub = await q.submit({ detect: detect('runs/kill'), ledger: { dir: ledgerDir } });
-    // Kill the first worker while it is working: it has finished a tile and holds others.
-    await waitFor('a tile done by worker 0', () => w0.lines.some((l) => l.msg === 'tile done' && l.run === sub.runId), 240_000, 100);
+    // Kill the first worker while it is working: it has finished a tile and has started another.
+    const inFlight = () => {
+      const mine = w0.lines.filter((l) => l.run === sub.runId);
+      const done = new Set(mine.filter((l) => l.msg === 'tile done').map((l) => l.tile));
+      return done.size ? mine.filter((l) => l.msg === 'tile started' && !done.has(l.tile)).map((l) => String(l.tile)) : [];
+    };
+    await waitFor('worker 0 done with one tile and busy with another', () => inFlight().length > 0, 240_000, 10);
+    w0.child.kill('SIGKILL');
+    const killedWith = inFlight();
     const before = await q.store.get(sub.runId);
     expect(before!.tilesDone).toBeLessThan(TILES);
-    w0.child.kill('SIGKILL');
     expect((await w0.exited).signal).toBe('SIGKILL');
 
     const rec = await waitRunEnd(q.store, sub.runId);
     expect([rec.state, rec.error]).toEqual(['complete', null]);
     expect([rec.tilesTotal, rec.tilesDone, Object.keys(rec.tilesFailed).length]).toEqual([TILES, TILES, 0]);
-    // The killed worker's tiles were taken over (started twice) by the one left.
-    expect(Object.values(rec.tries).some((n) => n >= 2)).toBe(true);
+    // The tiles the killed worker held were taken over (started twice) by the one left.
+    for (const tile of killedWith) expect(rec.tries[tile], tile).toBeGreaterThanOrEqual(2);
     expect(w1.lines.some((l) => l.msg === 'tile done' && l.try === 2)).toBe(true);
     // Every tile once in the results, and the patches of the in-process run.
     const stored = (await list(`s3://${BUCKET}/runs/kill.work/tiles`)).map((u) => u.split('/').pop());
