@@ -7,7 +7,8 @@
  * (core + halo) cover — what any ranged reader must fetch. Chips and overviews are off so only
  * planning and tiles read imagery. Redis: FARMWATCH_REDIS_URL or 127.0.0.1:6379 (own key prefix).
  * Environment: FW_BENCH_DIST_SIZE (default 10000), FW_BENCH_DIST_WORKERS (default "1,2"),
- * FW_BENCH_DIST_CONCURRENCY (tile jobs in flight per worker, default 2).
+ * FW_BENCH_DIST_CONCURRENCY (tile jobs in flight per worker, default 2), FW_BENCH_WORKER_NODE_ARGS (node flags
+ * for the worker processes, e.g. --single-threaded-gc).
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
@@ -74,7 +75,7 @@ async function blockBytes(file: string, windows: readonly Window[]): Promise<num
 }
 
 function startWorkerProc(prefix: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'worker', '--redis', redisUrl, '--prefix', prefix, '--concurrency', concurrency, '--classify-threads', '1'], {
+  const child = spawn(process.execPath, [...(process.env.FW_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), join(root, 'dist', 'cli', 'main.js'), 'worker', '--redis', redisUrl, '--prefix', prefix, '--concurrency', concurrency, '--classify-threads', '1'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

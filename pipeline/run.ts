@@ -117,6 +117,8 @@ export interface RunResources {
 export interface ResourceOptions {
   /** Classifier threads; default `config.classify.workers` (at most the cores). */
   workers?: number;
+  /** ONNX threads inside each classifier thread; default `config.classify.threadsPerWorker`, else cores / workers. */
+  threadsPerWorker?: number;
   /** Turns a layer or truth URI into a local file (object stores); default: used as given. */
   resolveFile?: (uri: string) => Promise<string>;
   /** Skip the classifier (a finishing step reads imagery for chips only). */
@@ -166,7 +168,7 @@ export async function openRunResources(config: DetectConfig, ctx: StageContext, 
       }),
     )) as [Scene | null, Scene | null];
     const workers = opts.workers ?? Math.max(1, Math.min(config.classify.workers ?? 2, cpus().length));
-    if (!opts.noClassifier) classifier = await createClassifier(model, { workers, threadsPerWorker: config.classify.threadsPerWorker });
+    if (!opts.noClassifier) classifier = await createClassifier(model, { workers, threadsPerWorker: opts.threadsPerWorker ?? config.classify.threadsPerWorker });
     const res: RunResources = {
       before,
       after,

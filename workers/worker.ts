@@ -81,7 +81,14 @@ export async function startWorker(redis: RedisConfig, cfg: WorkerConfig, opts: {
   const ctxFor = (fields: Record<string, unknown>): StageContext => ({ log: log.child(fields), now: Date.now });
 
   const resources = new ResourceCache((spec, noClassifier) =>
-    openRunResources(spec.detect, ctxFor({ run: spec.runId }), { workers: cfg.classifyThreads, noClassifier, resolveFile: (uri) => localize(uri, cacheDir) }),
+    openRunResources(spec.detect, ctxFor({ run: spec.runId }), {
+      workers: cfg.classifyThreads,
+      // A worker process's budget is its classifier threads, one core each: without this, ONNX would
+      // start a thread per core inside each of them, and processes on one machine would fight over cores.
+      threadsPerWorker: spec.detect.classify.threadsPerWorker ?? 1,
+      noClassifier,
+      resolveFile: (uri) => localize(uri, cacheDir),
+    }),
   );
   const plans = new Map<string, Promise<RunPlan>>();
   const planOf = (spec: RunSpec): Promise<RunPlan> => {
