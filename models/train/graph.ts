@@ -162,21 +162,38 @@ const RULE_LOGIT = 1e4;
 export function buildMlpModel(mlp: Mlp, classCodes: readonly number[], meta: { name: string; version: string; doc: string }): { bytes: Uint8Array; channels: number[] } {
   const g = new GraphBuilder();
   const sv = addSpectralV1(g, inputOf(g));
+  let h = standardisedFeatures(g, sv, mlp.mean, mlp.std);
+  const L = mlp.sizes.length - 1;
+  for (let l = 0; l < L; l++) h = denseLayer(g, h, mlp.weights[l], mlp.biases[l], mlp.sizes[l], mlp.sizes[l + 1], l, l < L - 1);
+  const channels = scoresOutput(g, sv, h, classCodes);
+  const bytes = buildTrained(g, meta, { channels: channels.join(',') });
+  return { bytes, channels };
+}
+
+/** The learner features stacked [N, F, H, W] and standardised with the training mean and std. */
+function standardisedFeatures(g: GraphBuilder, sv: SpectralV1Values, mean: Float32Array, std: Float32Array): string {
   const F = LEARNER_FEATURES.length;
   const stack = g.op1('Concat', LEARNER_FEATURES.map((f) => plane(sv, f)), { axis: 1 }, ['axis'], 'features');
-  let h = g.op1('Div', [g.op1('Sub', [stack, g.constF(Array.from(mlp.mean), [1, F, 1, 1])]), g.constF(Array.from(mlp.std), [1, F, 1, 1])]);
-  const L = mlp.sizes.length - 1;
-  for (let l = 0; l < L; l++) {
-    const conv = g.op1('Conv', [h, g.constF(Array.from(mlp.weights[l]), [mlp.sizes[l + 1], mlp.sizes[l], 1, 1]), g.constF(Array.from(mlp.biases[l]), [mlp.sizes[l + 1]])], { kernel_shape: [1, 1] }, ['kernel_shape'], `dense${l}`);
-    h = l < L - 1 ? g.op1('Relu', [conv]) : conv;
-  }
+  return g.op1('Div', [g.op1('Sub', [stack, g.constF(Array.from(mean), [1, F, 1, 1])]), g.constF(Array.from(std), [1, F, 1, 1])]);
+}
+
+/** One dense layer as a 1×1 convolution, ReLU unless it is the last. */
+function denseLayer(g: GraphBuilder, h: string, weight: Float32Array, bias: Float32Array, inSize: number, outSize: number, l: number, relu: boolean): string {
+  const conv = g.op1('Conv', [h, g.constF(Array.from(weight), [outSize, inSize, 1, 1]), g.constF(Array.from(bias), [outSize])], { kernel_shape: [1, 1] }, ['kernel_shape'], `dense${l}`);
+  return relu ? g.op1('Relu', [conv]) : conv;
+}
+
+/**
+ * Output `scores`: the network's class logits `h`, then one channel per class the rules decide
+ * (RULE_LOGIT where spectral-v1 says so). Returns the class code of each channel.
+ */
+function scoresOutput(g: GraphBuilder, sv: SpectralV1Values, h: string, classCodes: readonly number[]): number[] {
   const ruled = ruleDecidedClasses(classCodes);
   const label4 = g.op1('Unsqueeze', [sv.label, g.constI64([1])]);
   const ruleChannels = ruled.map((code) => g.op1('Mul', [g.op1('Cast', [g.op1('Equal', [label4, g.constI32([code], [])])], { to: DType.float }, ['to']), g.constF(RULE_LOGIT)]));
   const scores = g.op1('Concat', [h, ...ruleChannels], { axis: 1 }, ['axis'], 'scores');
   g.output(scores, { name: 'scores', dtype: DType.float, shape: ['N', classCodes.length + ruled.length, 'H', 'W'], doc: 'class logits; channel → class in the card' });
-  const bytes = buildTrained(g, meta, { channels: [...classCodes, ...ruled].join(',') });
-  return { bytes, channels: [...classCodes, ...ruled] };
+  return [...classCodes, ...ruled];
 }
 
 /**
@@ -191,23 +208,15 @@ export function buildCnnModel(cnn: Cnn, classCodes: readonly number[], meta: { n
   const F = LEARNER_FEATURES.length;
   if (cnn.features !== F) throw new Error(`network over ${cnn.features} features, the graph has ${F}`);
   const k = 2 * cnn.radius + 1;
-  const stack = g.op1('Concat', LEARNER_FEATURES.map((f) => plane(sv, f)), { axis: 1 }, ['axis'], 'features');
-  let h = g.op1('Div', [g.op1('Sub', [stack, g.constF(Array.from(cnn.mean), [1, F, 1, 1])]), g.constF(Array.from(cnn.std), [1, F, 1, 1])]);
+  let h = standardisedFeatures(g, sv, cnn.mean, cnn.std);
   const { sizes, weights, biases } = cnn.mlp;
   const first = foldedFirstLayer(cnn);
   const L = sizes.length - 1;
   const r = cnn.radius;
   h = g.op1('Conv', [h, g.constF(Array.from(first.weight), [sizes[1], F, k, k]), g.constF(Array.from(first.bias), [sizes[1]])], { kernel_shape: [k, k], pads: [r, r, r, r] }, ['kernel_shape', 'pads'], 'conv0');
   if (L > 1) h = g.op1('Relu', [h]);
-  for (let l = 1; l < L; l++) {
-    const conv = g.op1('Conv', [h, g.constF(Array.from(weights[l]), [sizes[l + 1], sizes[l], 1, 1]), g.constF(Array.from(biases[l]), [sizes[l + 1]])], { kernel_shape: [1, 1] }, ['kernel_shape'], `dense${l}`);
-    h = l < L - 1 ? g.op1('Relu', [conv]) : conv;
-  }
-  const ruled = ruleDecidedClasses(classCodes);
-  const label4 = g.op1('Unsqueeze', [sv.label, g.constI64([1])]);
-  const ruleChannels = ruled.map((code) => g.op1('Mul', [g.op1('Cast', [g.op1('Equal', [label4, g.constI32([code], [])])], { to: DType.float }, ['to']), g.constF(RULE_LOGIT)]));
-  const scores = g.op1('Concat', [h, ...ruleChannels], { axis: 1 }, ['axis'], 'scores');
-  g.output(scores, { name: 'scores', dtype: DType.float, shape: ['N', classCodes.length + ruled.length, 'H', 'W'], doc: 'class logits; channel → class in the card' });
-  const bytes = buildTrained(g, meta, { channels: [...classCodes, ...ruled].join(','), kernel: String(k), context_px: String(CONTEXT_PX + r) });
-  return { bytes, channels: [...classCodes, ...ruled] };
+  for (let l = 1; l < L; l++) h = denseLayer(g, h, weights[l], biases[l], sizes[l], sizes[l + 1], l, l < L - 1);
+  const channels = scoresOutput(g, sv, h, classCodes);
+  const bytes = buildTrained(g, meta, { channels: channels.join(','), kernel: String(k), context_px: String(CONTEXT_PX + r) });
+  return { bytes, channels };
 }
