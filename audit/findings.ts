@@ -21,7 +21,7 @@ export interface AuditProject {
   xmbh: string;
   xmlx: ProjectType | null;
   xzqdm: string | null;
-  /** Claimed new cropland and its paddy part, m². */
+  /** Claimed new cropland (XZGDMJ; the declared area for projects imported without the full register) and its paddy part, m². */
   claimedM2: number;
   paddyM2: number;
   /** Parcel area, m² (ellipsoidal). */

@@ -103,20 +103,13 @@ export async function recordAudit(ledger: Ledger, findings: readonly Finding[], 
 export type CompensationStatus = 'pending' | 'confirmed' | 'dismissed';
 export const COMPENSATION_STATUS_LABELS: Readonly<Record<CompensationStatus, string>> = { pending: '待核查', confirmed: '核实', dismissed: '排除' };
 
-export interface CompensationCase {
+/** A finding as the ledger keeps it: the finding's own fields, its case number, state and ruling. */
+export interface CompensationCase extends Pick<Finding, 'xmbh' | 'subject' | 'rule' | 'areaM2' | 'deductM2' | 'deductPaddyM2' | 'evidence' | 'chips'> {
   jcbh: string;
   tblx: FindingType;
   tblxmc: string;
   status: CompensationStatus;
-  xmbh: string;
-  subject: string;
   xzqdm: string | null;
-  rule: string;
-  areaM2: number;
-  deductM2: number;
-  deductPaddyM2: number;
-  evidence: Record<string, unknown>;
-  chips: { date: string; scene: string; path: string }[];
   ruling: Record<string, unknown> | null;
   version: number;
 }

@@ -5,6 +5,7 @@
  * idle monitoring already watches (same XMBH key, same geometry rules as ledger/projects.ts).
  */
 import { readFile } from 'node:fs/promises';
+import type { AuditProject } from '../audit/findings.js';
 import { formatRowError, parseRegister, type RegisterRow, type RowError } from '../audit/register.js';
 import { parseQuotas, parseUses } from '../audit/tables.js';
 import { PROJECT_TYPES, type ProjectType } from '../audit/types.js';
@@ -217,25 +218,14 @@ export async function importCompensation(ledger: Ledger, what: CompensationImpor
   });
 }
 
-/** A register project as the audit and the account read it. */
-export interface RegisterProject {
+/** A register project as the audit and the account read it: what the audit needs, and the rest of the record. */
+export interface RegisterProject extends AuditProject {
   id: number;
-  xmbh: string;
   xmmc: string | null;
-  xmlx: ProjectType | null;
   /** Type label (项目类型). */
   xmlxmc: string | null;
-  xzqdm: string | null;
   xzqmc: string | null;
   dlbm: string | null;
-  /** Claimed new cropland (XZGDMJ; the declared area for projects imported without the full register), m². */
-  claimedM2: number;
-  paddyM2: number;
-  /** Parcel area, m² (ellipsoidal). */
-  areaM2: number;
-  lxrq: string | null;
-  kgrq: string | null;
-  ysrq: string | null;
   rkrq: string | null;
   sourceRow: number | null;
 }
