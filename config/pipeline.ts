@@ -30,9 +30,9 @@ export const TransitionRuleSchema = z
       .default(false)
       .describe('A patch of this rule touching a patch of another rule becomes part of it (the earthworks of a new pond, road or building site)'),
     standalone: z
-      .boolean()
+      .union([z.boolean(), z.literal('inside-field')])
       .default(true)
-      .describe('false: a patch of this rule is reported only as part of a site it joins (bare soil beside a new building is its yard; bare soil alone is harvest)'),
+      .describe('false: a patch of this rule is reported only as part of a site it joins (bare soil beside a new building is its yard). "inside-field": alone, it is reported only where it cuts into a field, i.e. its outline does not follow field edges the before image showed (bare soil inside a crop is dug; a field bare to its edges was harvested or ploughed). Either way other rules\' closing may claim its pixels'),
     typeByMajorityAfter: z
       .record(z.string(), changeType)
       .optional()
@@ -58,7 +58,7 @@ const defaultTransitions: z.input<typeof TransitionRuleSchema>[] = [
     closingM: 4,
   },
   { name: 'soil', before: ['herbaceous', 'bare'], after: ['disturbed'], type: 'occupation_soil', joinsNeighbours: true },
-  { name: 'yard', before: ['herbaceous'], after: ['bare'], type: 'occupation_soil', joinsNeighbours: true, standalone: false },
+  { name: 'yard', before: ['herbaceous'], after: ['bare'], type: 'occupation_soil', joinsNeighbours: true, standalone: 'inside-field' },
   {
     name: 'woody',
     before: ['herbaceous', 'bare'],
@@ -129,6 +129,22 @@ export const RulesSchema = z
       .max(1)
       .default(0.85)
       .describe('A soil patch lying within one baseline parcel that shows soil (bare or disturbed) over at least this fraction is tillage or harvest, not digging (0 disables)'),
+    fieldEdgeTillage: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.2)
+      .describe('A soil patch whose outline runs along edges the before image already showed (field boundaries) for at least this share of its length is tillage or harvest, which stop at field edges; digging cuts through a crop. Noise and in-field texture mark ≈ 0–5 % of an outline that cuts a crop; a field worked to its edges shows 20–60 % (its other sides border fields that looked alike before) (0 disables)'),
+    fieldEdgeRatio: z
+      .number()
+      .min(1)
+      .default(2)
+      .describe('An outline step lies on a prior edge when the before-image contrast across it is this many times the contrast at the same spacing within either side'),
+    fieldEdgeMinContrast: z
+      .number()
+      .min(0)
+      .default(0.05)
+      .describe('Smallest relative before-image contrast across an outline step (Σ|Δ| / mean Σ over bands of 3×3 means) that can be a field edge; 9-pixel means of one field differ by ≈ 1–2 %'),
     ignoreTransitions: z
       .array(z.tuple([landCover, landCover]))
       .default([

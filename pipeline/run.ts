@@ -3,7 +3,8 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DetectConfig } from '../config/index.js';
 import { loadVectorLayer, burnLayer, type VectorLayer } from './baseline/vectors.js';
-import { BaselineGroup, compileRules, detectChanges, isLandClass } from './change/index.js';
+import { BaselineGroup, compileRules, detectChangesInWindow, isLandClass } from './change/index.js';
+import { outlinePriorEdges } from './change/prior-edges.js';
 import { checkBands, createClassifier, loadModel, resolveModelDir, type Classifier, type LoadedModel } from './classify/index.js';
 import { ImageryError, ModelError, OutputError } from './errors.js';
 import { gridBBox, pixelArea } from './geo/grid.js';
@@ -330,7 +331,10 @@ export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, 
   const [lcB, lcA] = await clock.time('classify', () => Promise.all([classify(res.cover[0], b), classify(res.cover[1], a)]));
   if (opts.onLandCover) await opts.onLandCover(tile, cropToCore(lcB.classes, tile.read, tile.core), cropToCore(lcA.classes, tile.read, tile.core));
   const burnt = await clock.time('rasterize', () => rasterizeLayers(res.layers, tile, mode, config.rules.groups.cropland));
-  const codes = await clock.time('change', () => detectChanges({ read: tile.read, core: tile.core, before: lcB, after: lcA, baselineGroup: burnt.group, reflectance: { before: b, after: a } }, rules));
+  const { codes, outline } = await clock.time('change', () => {
+    const windowCodes = detectChangesInWindow({ read: tile.read, core: tile.core, before: lcB, after: lcA, baselineGroup: burnt.group, reflectance: { before: b, after: a } }, rules);
+    return { codes: cropToCore(windowCodes, tile.read, tile.core), outline: outlinePriorEdges(windowCodes, tile.read, tile.core, b, rules.fieldEdges) };
+  });
   // Pixels of each parcel that show soil (bare or disturbed) after: a parcel that is soil all
   // over was harvested or ploughed; digging leaves the rest of the parcel as it was.
   const counts = new Map<number, [number, number]>();
@@ -362,7 +366,7 @@ export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, 
         approved: burnt.approved,
         filings: burnt.filings,
       },
-      weights: { conf },
+      weights: { conf, outlineSteps: outline.steps, outlinePriorEdges: outline.priorEdges },
     });
     // Components that stay inside a tile and below the smallest mapping unit can never make a
     // patch (unless they are earthworks that join a site), so they are dropped per tile.
@@ -421,7 +425,7 @@ export async function finishRun(plan: RunPlan, res: RunResources, tileResults: r
     const components = await clock.time('vectorize', () => {
       const merged = mergeTiles(ordered.map((r) => r.components));
       if (mode !== 'baseline') return merged;
-      return joinTouching(merged, joiningCodes, config.rules.joinMaxRatio, new Set(config.rules.transitions.flatMap((t, i) => (t.standalone ? [] : [i + 1]))));
+      return joinTouching(merged, joiningCodes, config.rules.joinMaxRatio, new Set(config.rules.transitions.flatMap((t, i) => (t.standalone === true ? [] : [i + 1]))));
     });
     const built = await clock.time('patches', () =>
       buildPatches(components, layers, {

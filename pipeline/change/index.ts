@@ -3,6 +3,7 @@ import type { RulesSchema } from '../../config/pipeline.js';
 import { RuleError } from '../errors.js';
 import { LandCover, type LandCoverBlock, type LandCoverName, type RasterBlock, type Window } from '../types.js';
 import { growMixedEdges, type EdgeOptions } from './edges.js';
+import { PRIOR_EDGE_REACH_PX, type PriorEdgeOptions } from './prior-edges.js';
 import { cropToCore } from '../tiling/index.js';
 import { close, dilate, open } from '../raster/morphology.js';
 import { neighbourhoodClassMask } from '../raster/neighbourhood.js';
@@ -37,6 +38,8 @@ export interface CompiledRules {
   readonly minConfidence: number;
   /** Mixed-edge growth (edges.ts); rings 0 = off. */
   readonly edges: EdgeOptions;
+  /** Tests of soil outlines against the before image's field edges (prior-edges.ts). */
+  readonly fieldEdges: PriorEdgeOptions;
   /** Largest neighbourhood radius the rules use: the halo a tile needs beyond the classifier's own. */
   readonly haloPx: number;
 }
@@ -93,12 +96,16 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
     cloudGrowPx,
     openingPx: rules.openingPx,
     closingPx: mode === 'baseline' ? closingPx : [],
-    weakCodes: new Set(mode === 'baseline' ? rules.transitions.flatMap((t, i) => (t.standalone ? [] : [i + 1])) : []),
+    weakCodes: new Set(mode === 'baseline' ? rules.transitions.flatMap((t, i) => (t.standalone === true ? [] : [i + 1])) : []),
     minConfidence: rules.minConfidence,
     edges: { rings: rules.mixedEdgeRings, minContrast: rules.mixedEdgeMinContrast, minFraction: rules.mixedEdgeMinFraction, seedMinPx: seedMinPx(rules, mode, pixelSizeM, minAreaM2) },
     // The neighbourhoods chain: shadow opening, then the cloud buffer, then the mis-registration
     // test, then opening and closing of the change masks; the halo must cover their sum.
-    haloPx: 2 * Math.max(objectShadowPx, minCloudPx) + cloudGrowPx + cloudBufferPx + rules.misregistrationPx + 2 * rules.openingPx + 2 * maxClosingPx + rules.mixedEdgeRings + 1,
+    fieldEdges: { ratio: rules.fieldEdgeRatio, minContrast: rules.fieldEdgeMinContrast },
+    haloPx: Math.max(
+      2 * Math.max(objectShadowPx, minCloudPx) + cloudGrowPx + cloudBufferPx + rules.misregistrationPx + 2 * rules.openingPx + 2 * maxClosingPx + rules.mixedEdgeRings + 1,
+      PRIOR_EDGE_REACH_PX,
+    ),
   };
 }
 
@@ -136,6 +143,11 @@ export interface ChangeTileInput {
  * bright area are bright roofs: they are re-labelled built IN PLACE in `before`/`after`. Each code's mask is then opened to drop slivers.
  */
 export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uint8Array {
+  return cropToCore(detectChangesInWindow(input, rules), input.read, input.core);
+}
+
+/** As `detectChanges`, over the whole read window: exact on the core and one pixel beyond it. */
+export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRules): Uint8Array {
   const { read, before, after } = input;
   const w = read.width;
   const h = read.height;
@@ -197,7 +209,7 @@ export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uin
     if (cleaned === codes) cleaned = codes.slice();
     growMixedEdges(cleaned, allowed, w, h, input.reflectance.before, input.reflectance.after, after, rules.edges);
   }
-  return cropToCore(cleaned, read, input.core);
+  return cleaned;
 }
 
 /**

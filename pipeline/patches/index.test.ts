@@ -22,7 +22,7 @@ const layer = (name: string, features: { properties: Record<string, unknown>; po
 });
 
 /** Paints rectangles of a rule code with a given after-class into a whole-grid tile and returns merged components. */
-function components(rects: { c: number; r: number; w: number; h: number; code: number; after: number }[], parcelOf: (c: number, r: number) => number, approvedOf: (c: number, r: number) => number) {
+function components(rects: { c: number; r: number; w: number; h: number; code: number; after: number; fieldEdgeShare?: number }[], parcelOf: (c: number, r: number) => number, approvedOf: (c: number, r: number) => number) {
   const n = W * W;
   const codes = new Uint8Array(n);
   const after = new Uint8Array(n);
@@ -37,14 +37,20 @@ function components(rects: { c: number; r: number; w: number; h: number; code: n
       approved[r * W + c] = approvedOf(c, r);
       pbf[r * W + c] = c < 100 ? 1 : 0;
     }
+  // Outline evidence (change/prior-edges.ts) only enters as per-component sums, so every pixel
+  // carries one judged step, of which `fieldEdgeShare` lies on a prior field edge.
+  const outlineSteps = new Float32Array(n);
+  const outlinePriorEdges = new Float32Array(n);
   for (const x of rects)
     for (let r = x.r; r < x.r + x.h; r++)
       for (let c = x.c; c < x.c + x.w; c++) {
         codes[r * W + c] = x.code;
         after[r * W + c] = x.after;
+        outlineSteps[r * W + c] = 1;
+        outlinePriorEdges[r * W + c] = x.fieldEdgeShare ?? 0;
       }
   const conf = new Float32Array(n).fill(0.8);
-  return mergeTiles([labelTile({ window: { col: 0, row: 0, width: W, height: W }, codes, layers: { before, after, parcel, approved, pbf, township, filings: new Uint32Array(n) }, weights: { conf } })]);
+  return mergeTiles([labelTile({ window: { col: 0, row: 0, width: W, height: W }, codes, layers: { before, after, parcel, approved, pbf, township, filings: new Uint32Array(n) }, weights: { conf, outlineSteps, outlinePriorEdges } })]);
 }
 
 describe('buildPatches', () => {
@@ -130,9 +136,28 @@ describe('buildPatches', () => {
     expect(bothTilled.dropped.whole_parcel_tillage).toBe(1);
   });
 
-  it('reports a yard (green → bare) only as part of a site', () => {
-    const comps = components([{ c: 120, r: 20, w: 20, h: 20, code: code('yard'), after: LandCover.bare }], parcelOf, () => 0);
+  it('reports a yard (green → bare) alone only where it cuts into a field, not where it follows field edges', () => {
+    const comps = components(
+      [
+        { c: 120, r: 20, w: 20, h: 20, code: code('yard'), after: LandCover.bare, fieldEdgeShare: 0.02 }, // dug into the crop
+        { c: 120, r: 120, w: 20, h: 20, code: code('yard'), after: LandCover.bare, fieldEdgeShare: 0.35 }, // a field bare to its edges
+      ],
+      parcelOf,
+      () => 0,
+    );
     const { patches, dropped } = buildPatches(comps, { baseline }, opts);
+    expect(patches.map((p) => [p.attributes.TBLX, p.attributes.DLBM])).toEqual([['occupation_soil', '0101']]);
+    expect(dropped.field_edge_tillage).toBe(1);
+    // The same test holds for bright fill (the soil rule), and 0 turns it off.
+    const fill = components([{ c: 120, r: 120, w: 20, h: 20, code: code('soil'), after: LandCover.disturbed, fieldEdgeShare: 0.35 }], parcelOf, () => 0);
+    expect(buildPatches(fill, { baseline }, opts).dropped.field_edge_tillage).toBe(1);
+    expect(buildPatches(fill, { baseline }, { ...opts, rules: { ...rules, fieldEdgeTillage: 0 } }).patches).toHaveLength(1);
+  });
+
+  it('reports a rule that is no site of its own only as part of a site', () => {
+    const yardOnly = { ...rules, transitions: rules.transitions.map((t) => (t.name === 'yard' ? { ...t, standalone: false as const } : t)) };
+    const comps = components([{ c: 120, r: 20, w: 20, h: 20, code: code('yard'), after: LandCover.bare }], parcelOf, () => 0);
+    const { patches, dropped } = buildPatches(comps, { baseline }, { ...opts, rules: yardOnly });
     expect(patches).toEqual([]);
     expect(dropped.not_part_of_a_site).toBe(1);
   });

@@ -46,7 +46,7 @@ export interface PatchOptions {
 }
 
 /** Why a component did not become a patch; counted in the summary. */
-export type DropReason = 'below_minimum_area' | 'whole_parcel_tillage' | 'cover_not_of_rule' | 'not_part_of_a_site';
+export type DropReason = 'below_minimum_area' | 'whole_parcel_tillage' | 'field_edge_tillage' | 'cover_not_of_rule' | 'not_part_of_a_site';
 
 export interface PatchBuildResult {
   readonly patches: Patch[];
@@ -139,6 +139,15 @@ function isWholeParcelTillage(c: Component, opts: PatchOptions): boolean {
 }
 
 /**
+ * True when most of a soil component's judged outline runs along edges the before image already
+ * showed (change/prior-edges.ts): ploughing and harvest stop at field edges, digging cuts a crop.
+ */
+function followsFieldEdges(c: Component, rules: RulesConfig): boolean {
+  const steps = c.sums.outlineSteps ?? 0;
+  return rules.fieldEdgeTillage > 0 && steps > 0 && (c.sums.outlinePriorEdges ?? 0) / steps >= rules.fieldEdgeTillage;
+}
+
+/**
  * Turns merged change components into typed, attributed patches: resolves each type, drops
  * components below the minimum mapping unit (ellipsoidal area), whole-parcel tillage, yards that
  * joined no site and patches that mostly do not show their rule's cover, marks
@@ -148,7 +157,7 @@ function isWholeParcelTillage(c: Component, opts: PatchOptions): boolean {
 export function buildPatches(components: readonly Component[], layers: PatchLayers, opts: PatchOptions): PatchBuildResult {
   const toLonLat = makeTransform(opts.grid.crs, CGCS2000);
   const cropland = new Set(opts.rules.groups.cropland);
-  const dropped: Record<DropReason, number> = { below_minimum_area: 0, whole_parcel_tillage: 0, cover_not_of_rule: 0, not_part_of_a_site: 0 };
+  const dropped: Record<DropReason, number> = { below_minimum_area: 0, whole_parcel_tillage: 0, field_edge_tillage: 0, cover_not_of_rule: 0, not_part_of_a_site: 0 };
   const candidates: { c: Component; patch: Patch; code: number }[] = [];
   for (const c of components) {
     let type: ChangeTypeName | 'transition';
@@ -157,8 +166,13 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
     let qsdl: LandCoverName;
     let xzdl: LandCoverName;
     if (opts.mode === 'baseline') {
-      if (!opts.rules.transitions[c.code - 1].standalone) {
+      const standalone = opts.rules.transitions[c.code - 1].standalone;
+      if (standalone === false) {
         dropped.not_part_of_a_site++;
+        continue;
+      }
+      if (standalone === 'inside-field' && followsFieldEdges(c, opts.rules)) {
+        dropped.field_edge_tillage++;
         continue;
       }
       type = resolveType(c, opts);
@@ -166,6 +180,10 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
       code = changeTypeCode(type);
       if (type === 'occupation_soil' && isWholeParcelTillage(c, opts)) {
         dropped.whole_parcel_tillage++;
+        continue;
+      }
+      if (type === 'occupation_soil' && followsFieldEdges(c, opts.rules)) {
+        dropped.field_edge_tillage++;
         continue;
       }
       qsdl = landCoverName(majority(c.hist.before)?.[0] ?? 0);

@@ -35,9 +35,8 @@ describe('demo county end to end', () => {
   // Floors the default model holds today (seed 20261123); they guard against regressions. The
   // issue's acceptance (recall ≥ 0.95, precision ≥ 0.90 per type, areas within 10 %, ≤ 1 false
   // patch, every legal change legal) is NOT met yet: the rules reach it on true land cover
-  // (oracle.test.ts); the knowledge-based model reads fresh dug soil as cultivated soil (same
-  // spectrum as a partly harvested field), so most digging is missed, and a few roads, orchards and
-  // stands are read as the crop they replaced.
+  // (oracle.test.ts); with the knowledge-based model a few roads, orchards and stands are read as
+  // the crop they replaced, and moist dug ground on a field already bare is not seen.
   it('finds most planted changes with the default model (regression floor)', () => {
     const score = result.summary.score!;
     let planted = 0;
@@ -59,14 +58,14 @@ describe('demo county end to end', () => {
       expect(s.meanAreaRatio!, `${type} area`).toBeGreaterThanOrEqual(0.82);
       expect(s.meanAreaRatio!, `${type} area`).toBeLessThanOrEqual(1.1);
     }
-    expect(score.byType.occupation_soil.recall).toBeGreaterThanOrEqual(0.3);
+    expect(score.byType.occupation_soil.recall).toBeGreaterThanOrEqual(0.8);
     expect(matched / planted).toBeGreaterThanOrEqual(0.75);
     expect(matched / detected).toBeGreaterThanOrEqual(0.9);
     expect(score.hardCaseFalsePatches).toBeLessThanOrEqual(1);
-    expect(score.legalReportedAsLegal.correct).toBeGreaterThanOrEqual(2);
+    expect(score.legalReportedAsLegal.correct).toBeGreaterThanOrEqual(3);
   });
 
-  it.fails('meets the pipeline issue acceptance with the default model (known gap: classifier, mostly dug soil)', () => {
+  it.fails('meets the pipeline issue acceptance with the default model (known gap: classifier)', () => {
     const score = result.summary.score!;
     for (const type of CHANGE_TYPE_NAMES.filter((t) => t !== 'outflow_grass')) {
       expect(score.byType[type].recall, `${type} recall`).toBeGreaterThanOrEqual(0.95);

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../samples/rng.js';
+import type { RasterBlock, Window } from '../types.js';
+import { outlinePriorEdges } from './prior-edges.js';
+
+const W = 80;
+const read: Window = { col: 0, row: 0, width: W, height: W };
+const core: Window = { col: 10, row: 10, width: 60, height: 60 };
+const opts = { ratio: 2, minContrast: 0.05 };
+
+/** A before image of two fields (left: a green crop, right: a different, brighter crop) with 3 % noise. */
+function twoFields(seed = 1): RasterBlock {
+  const rng = new Rng(seed, 'prior-edges');
+  const left = [0.04, 0.08, 0.05, 0.4];
+  const right = [0.06, 0.1, 0.09, 0.3];
+  const data = left.map(() => new Float32Array(W * W));
+  for (let y = 0; y < W; y++)
+    for (let x = 0; x < W; x++) {
+      const s = x < 40 ? left : right;
+      for (let k = 0; k < 4; k++) data[k][y * W + x] = s[k] * (1 + 0.03 * (rng.next() * 2 - 1));
+    }
+  return { window: read, bandNames: ['blue', 'green', 'red', 'nir'], data, valid: new Uint8Array(W * W).fill(1) };
+}
+
+function rect(c0: number, r0: number, w: number, h: number): Uint8Array {
+  const codes = new Uint8Array(W * W);
+  for (let y = r0; y < r0 + h; y++) for (let x = c0; x < c0 + w; x++) codes[y * W + x] = 3;
+  return codes;
+}
+
+const share = (e: { steps: Float32Array; priorEdges: Float32Array }) => e.priorEdges.reduce((a, b) => a + b, 0) / e.steps.reduce((a, b) => a + b, 0);
+
+describe('outlinePriorEdges', () => {
+  it('finds no prior edge around a patch dug into the middle of one field', () => {
+    const e = outlinePriorEdges(rect(15, 25, 14, 14), read, core, twoFields(), opts);
+    expect(e.steps.reduce((a, b) => a + b, 0)).toBe(4 * 14); // every outline step judged
+    expect(share(e)).toBeLessThan(0.05);
+  });
+
+  it('finds the field edge along the side of a patch that stops at it', () => {
+    // Columns 26..39: the east side (14 steps of 56) is the boundary between the fields.
+    const e = outlinePriorEdges(rect(26, 25, 14, 14), read, core, twoFields(), opts);
+    expect(share(e)).toBeGreaterThan(0.2);
+    expect(share(e)).toBeLessThan(0.3);
+    // Only the east outline pixels carry prior edges.
+    for (let y = 0; y < core.height; y++)
+      for (let x = 0; x < core.width; x++) if (e.priorEdges[y * core.width + x] > 0) expect(x + core.col).toBe(39);
+  });
+
+  it('does not judge steps whose samples reach no-data or leave the window', () => {
+    const before = twoFields();
+    for (let y = 0; y < W; y++) for (let x = 0; x < W; x++) if (y < 30) before.valid[y * W + x] = 0;
+    const e = outlinePriorEdges(rect(15, 30, 14, 14), read, core, before, opts);
+    // The south side and rows 31..43 of the west and east sides are judged (their 3×3 samples start at row 30); the north side is not.
+    expect(e.steps.reduce((a, b) => a + b, 0)).toBe(14 + 2 * 13);
+    // A patch whose east side's outer sample (5 px out, plus its 3×3) runs past the window's last column.
+    const east = outlinePriorEdges(rect(66, 40, 10, 10), read, { col: 60, row: 35, width: 20, height: 20 }, twoFields(), opts);
+    expect(east.steps.reduce((a, b) => a + b, 0)).toBe(3 * 10);
+  });
+});
