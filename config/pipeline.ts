@@ -133,8 +133,8 @@ export const RulesSchema = z
       .number()
       .min(0)
       .max(1)
-      .default(0.2)
-      .describe('A soil patch whose outline runs along edges the before image already showed (field boundaries) for at least this share of its length is tillage or harvest, which stop at field edges; digging cuts through a crop. Noise and in-field texture mark ≈ 0–5 % of an outline that cuts a crop; a field worked to its edges shows 20–60 % (its other sides border fields that looked alike before) (0 disables)'),
+      .default(0.1)
+      .describe('A soil patch whose outline runs along edges the before image already showed (field boundaries) for at least this share of its length is tillage or harvest, which stop at field edges; digging cuts through a crop. Noise and in-field texture mark ≈ 0–6 % of an outline that cuts a crop; a field worked to its edges shows ≈ 10–60 % (its other sides border fields that looked alike before) (0 disables)'),
     fieldEdgeRatio: z
       .number()
       .min(1)

@@ -14,7 +14,7 @@ import { fitPercentileCalibration } from './normalize/calibrate.js';
 import { scorePatches, writeClueListXlsx, writeJsonAtomic, writePatchesGeoJSON, type Score } from './outputs/index.js';
 import { countPatches, replaceDir, writeChangeRaster, writeChips, writeOverview } from './run-outputs.js';
 import { buildPatches, type PatchLayers } from './patches/index.js';
-import { joinTouching } from './patches/join.js';
+import { joinTouching, mergeSameType } from './patches/join.js';
 import { cropToCore, planTiles, spreadSample, type Tile } from './tiling/index.js';
 import { LandCover, type Grid, type LandCoverBlock, type Patch, type RasterBlock, type StageContext, type Window } from './types.js';
 import { ChangeType, CHANGE_TYPE_NAMES } from './types.js';
@@ -332,8 +332,8 @@ export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, 
   if (opts.onLandCover) await opts.onLandCover(tile, cropToCore(lcB.classes, tile.read, tile.core), cropToCore(lcA.classes, tile.read, tile.core));
   const burnt = await clock.time('rasterize', () => rasterizeLayers(res.layers, tile, mode, config.rules.groups.cropland));
   const { codes, outline } = await clock.time('change', () => {
-    const windowCodes = detectChangesInWindow({ read: tile.read, core: tile.core, before: lcB, after: lcA, baselineGroup: burnt.group, reflectance: { before: b, after: a } }, rules);
-    return { codes: cropToCore(windowCodes, tile.read, tile.core), outline: outlinePriorEdges(windowCodes, tile.read, tile.core, b, rules.fieldEdges) };
+    const found = detectChangesInWindow({ read: tile.read, core: tile.core, before: lcB, after: lcA, baselineGroup: burnt.group, reflectance: { before: b, after: a } }, rules);
+    return { codes: cropToCore(found.codes, tile.read, tile.core), outline: outlinePriorEdges(found.codes, found.clear, tile.read, tile.core, b, rules.fieldEdges) };
   });
   // Pixels of each parcel that show soil (bare or disturbed) after: a parcel that is soil all
   // over was harvested or ploughed; digging leaves the rest of the parcel as it was.
@@ -425,7 +425,9 @@ export async function finishRun(plan: RunPlan, res: RunResources, tileResults: r
     const components = await clock.time('vectorize', () => {
       const merged = mergeTiles(ordered.map((r) => r.components));
       if (mode !== 'baseline') return merged;
-      return joinTouching(merged, joiningCodes, config.rules.joinMaxRatio, new Set(config.rules.transitions.flatMap((t, i) => (t.standalone === true ? [] : [i + 1]))));
+      const rules = config.rules.transitions;
+      const oneSite = mergeSameType(merged, new Map(rules.map((t, i) => [i + 1, t.type])), new Set(rules.flatMap((t, i) => (t.standalone === true ? [] : [i + 1]))));
+      return joinTouching(oneSite, joiningCodes, config.rules.joinMaxRatio);
     });
     const built = await clock.time('patches', () =>
       buildPatches(components, layers, {

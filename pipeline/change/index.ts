@@ -143,11 +143,15 @@ export interface ChangeTileInput {
  * bright area are bright roofs: they are re-labelled built IN PLACE in `before`/`after`. Each code's mask is then opened to drop slivers.
  */
 export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uint8Array {
-  return cropToCore(detectChangesInWindow(input, rules), input.read, input.core);
+  return cropToCore(detectChangesInWindow(input, rules).codes, input.read, input.core);
 }
 
-/** As `detectChanges`, over the whole read window: exact on the core and one pixel beyond it. */
-export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRules): Uint8Array {
+/**
+ * As `detectChanges`, over the whole read window (exact on the core and one pixel beyond it), with
+ * the pixels seen clearly on both dates (land cover on both, no cloud or shadow mask): where a
+ * change stops at an unclear pixel, nobody knows where it really ends.
+ */
+export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRules): { codes: Uint8Array; clear: Uint8Array } {
   const { read, before, after } = input;
   const w = read.width;
   const h = read.height;
@@ -209,7 +213,9 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
     if (cleaned === codes) cleaned = codes.slice();
     growMixedEdges(cleaned, allowed, w, h, input.reflectance.before, input.reflectance.after, after, rules.edges);
   }
-  return cleaned;
+  const clear = new Uint8Array(n);
+  for (let p = 0; p < n; p++) clear[p] = !masked[p] && isLandClass(beforeClasses[p]) && isLandClass(afterClasses[p]) ? 1 : 0;
+  return { codes: cleaned, clear };
 }
 
 /**

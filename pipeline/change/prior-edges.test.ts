@@ -28,18 +28,19 @@ function rect(c0: number, r0: number, w: number, h: number): Uint8Array {
   return codes;
 }
 
+const allClear = new Uint8Array(W * W).fill(1);
 const share = (e: { steps: Float32Array; priorEdges: Float32Array }) => e.priorEdges.reduce((a, b) => a + b, 0) / e.steps.reduce((a, b) => a + b, 0);
 
 describe('outlinePriorEdges', () => {
   it('finds no prior edge around a patch dug into the middle of one field', () => {
-    const e = outlinePriorEdges(rect(15, 25, 14, 14), read, core, twoFields(), opts);
+    const e = outlinePriorEdges(rect(15, 25, 14, 14), allClear, read, core, twoFields(), opts);
     expect(e.steps.reduce((a, b) => a + b, 0)).toBe(4 * 14); // every outline step judged
     expect(share(e)).toBeLessThan(0.05);
   });
 
   it('finds the field edge along the side of a patch that stops at it', () => {
     // Columns 26..39: the east side (14 steps of 56) is the boundary between the fields.
-    const e = outlinePriorEdges(rect(26, 25, 14, 14), read, core, twoFields(), opts);
+    const e = outlinePriorEdges(rect(26, 25, 14, 14), allClear, read, core, twoFields(), opts);
     expect(share(e)).toBeGreaterThan(0.2);
     expect(share(e)).toBeLessThan(0.3);
     // Only the east outline pixels carry prior edges.
@@ -47,14 +48,21 @@ describe('outlinePriorEdges', () => {
       for (let x = 0; x < core.width; x++) if (e.priorEdges[y * core.width + x] > 0) expect(x + core.col).toBe(39);
   });
 
+  it('does not judge steps onto pixels hidden on either date (the change may go on beneath a cloud)', () => {
+    const clear = allClear.slice();
+    for (let y = 0; y < W; y++) for (let x = 29; x < W; x++) clear[y * W + x] = 0; // cloud east of column 28
+    const e = outlinePriorEdges(rect(15, 25, 14, 14), clear, read, core, twoFields(), opts);
+    expect(e.steps.reduce((a, b) => a + b, 0)).toBe(3 * 14);
+  });
+
   it('does not judge steps whose samples reach no-data or leave the window', () => {
     const before = twoFields();
     for (let y = 0; y < W; y++) for (let x = 0; x < W; x++) if (y < 30) before.valid[y * W + x] = 0;
-    const e = outlinePriorEdges(rect(15, 30, 14, 14), read, core, before, opts);
+    const e = outlinePriorEdges(rect(15, 30, 14, 14), allClear, read, core, before, opts);
     // The south side and rows 31..43 of the west and east sides are judged (their 3×3 samples start at row 30); the north side is not.
     expect(e.steps.reduce((a, b) => a + b, 0)).toBe(14 + 2 * 13);
     // A patch whose east side's outer sample (5 px out, plus its 3×3) runs past the window's last column.
-    const east = outlinePriorEdges(rect(66, 40, 10, 10), read, { col: 60, row: 35, width: 20, height: 20 }, twoFields(), opts);
+    const east = outlinePriorEdges(rect(66, 40, 10, 10), allClear, read, { col: 60, row: 35, width: 20, height: 20 }, twoFields(), opts);
     expect(east.steps.reduce((a, b) => a + b, 0)).toBe(3 * 10);
   });
 });

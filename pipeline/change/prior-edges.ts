@@ -16,11 +16,16 @@ import type { RasterBlock, Window } from '../types.js';
  * contrast at the same spacing within either side, max(rel(a, a′), rel(b, b′)), and at least
  * `minContrast`: a real boundary stands out of the texture of both fields; sensor noise and in-field
  * texture do not. rel is the relative L1 difference Σ|x − y| / Σ(x + y)/2 over all bands, so it
- * holds for any sensor, band set and scaling. Steps whose samples leave the window or touch
- * no-data are not judged (a field cut by the scene edge is judged on the rest of its outline).
+ * holds for any sensor, band set and scaling. Steps onto pixels not seen clearly on both dates, and
+ * steps whose samples leave the window or touch no-data, are not judged (a field cut by the scene
+ * edge or a cloud is judged on the rest of its outline).
  */
-/** Farthest pixel the samples of an outline step read, from the outline pixel (5 px out, plus the 3×3 mean). */
-export const PRIOR_EDGE_REACH_PX = 7;
+/** Samples sit past the outline's mixed pixels: IN px inside, OUT px outside, then SPACING px further on. */
+const IN = 1;
+const OUT = 2;
+const SPACING = 3;
+/** Farthest pixel the samples of an outline step read, from the outline pixel (plus the 3×3 mean). */
+export const PRIOR_EDGE_REACH_PX = OUT + SPACING + 2;
 
 export interface PriorEdgeOptions {
   /** Across-contrast over within-contrast for a step to count as a prior edge. */
@@ -37,10 +42,11 @@ export interface OutlineEvidence {
 }
 
 /**
- * Outline evidence over the core window. `codes` (change codes, 0 = none) and `before` share the
- * read window; the core lies inside it.
+ * Outline evidence over the core window. `codes` (change codes, 0 = none), `clear` (1 where both
+ * dates were seen clearly) and `before` share the read window; the core lies inside it. A step
+ * onto an unclear pixel (cloud, shadow, no-data) is not judged: the change may go on beneath.
  */
-export function outlinePriorEdges(codes: Uint8Array, read: Window, core: Window, before: RasterBlock, opts: PriorEdgeOptions): OutlineEvidence {
+export function outlinePriorEdges(codes: Uint8Array, clear: Uint8Array, read: Window, core: Window, before: RasterBlock, opts: PriorEdgeOptions): OutlineEvidence {
   const w = read.width;
   const h = read.height;
   const bands = before.data;
@@ -90,8 +96,8 @@ export function outlinePriorEdges(codes: Uint8Array, read: Window, core: Window,
       for (const [ux, uy] of dirs) {
         const qx = x + ux;
         const qy = y + uy;
-        if (qx < 0 || qy < 0 || qx >= w || qy >= h || codes[qy * w + qx]) continue;
-        if (!mean3(x - ux, y - uy, a) || !mean3(x - 4 * ux, y - 4 * uy, a2) || !mean3(x + 2 * ux, y + 2 * uy, b) || !mean3(x + 5 * ux, y + 5 * uy, b2)) continue;
+        if (qx < 0 || qy < 0 || qx >= w || qy >= h || codes[qy * w + qx] || !clear[qy * w + qx]) continue;
+        if (!mean3(x - IN * ux, y - IN * uy, a) || !mean3(x - (IN + SPACING) * ux, y - (IN + SPACING) * uy, a2) || !mean3(x + OUT * ux, y + OUT * uy, b) || !mean3(x + (OUT + SPACING) * ux, y + (OUT + SPACING) * uy, b2)) continue;
         judged++;
         const across = rel(a, b);
         if (across >= opts.minContrast && across >= (opts.ratio * (rel(a, a2) + rel(b, b2))) / 2) edges++;

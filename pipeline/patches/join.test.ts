@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { labelTile, mergeTiles, traceComponent, pixelPolygonArea } from '../vectorize/index.js';
-import { joinTouching } from './join.js';
+import { joinTouching, mergeSameType } from './join.js';
 
 function comps(rows: string[]) {
   const h = rows.length;
@@ -53,15 +53,28 @@ describe('joinTouching size limit', () => {
   });
 });
 
-describe('joinTouching weak codes', () => {
-  it('lets a weak earthwork (bare) join a touching earthwork site (fill), but not the other way', () => {
+describe('mergeSameType', () => {
+  it('makes one component of touching codes of one type, however they interleave, with the code of its largest non-weak part', () => {
     const c = comps([
-      '3333....',
-      '3333222.',
-      '....222.',
+      '3232....',
+      '2323.11.',
+      '3232.11.',
+      '........',
+      '33......',
     ]);
-    // 2 = fill (earthwork, a site), 3 = bare (earthwork, weak: no site of its own).
-    expect(joinTouching(c, new Set([2, 3])).map((x) => [x.code, x.pixelCount]).sort()).toEqual([[2, 6], [3, 8]]);
-    expect(joinTouching(c, new Set([2, 3]), Infinity, new Set([3])).map((x) => [x.code, x.pixelCount])).toEqual([[2, 14]]);
+    // 2 = fill, 3 = bare, both dug ground (one type); 1 = a pond. 3 is weak (no site of its own).
+    const typeOf = new Map([
+      [1, 'pond'],
+      [2, 'soil'],
+      [3, 'soil'],
+    ]);
+    const merged = mergeSameType(c, typeOf, new Set([3]));
+    expect(merged.map((x) => [x.code, x.pixelCount])).toEqual([[2, 12], [1, 4], [3, 2]]);
+    expect(merged.map((x) => x.id)).toEqual([1, 2, 3]);
+    expect(pixelPolygonArea(traceComponent(merged[0]))).toBe(12);
+    // Without the weak flag the largest part decides (here the bare pixels, 6 of 12, tie broken by first).
+    expect(mergeSameType(c, typeOf).map((x) => x.pixelCount)).toEqual([12, 4, 2]);
+    // Codes of different types stay apart.
+    expect(mergeSameType(c, new Map([[2, 'soil'], [3, 'yard']]))).toHaveLength(c.length);
   });
 });

@@ -1,15 +1,11 @@
 import type { Component } from '../vectorize/index.js';
+import { createUnionFind } from '../vectorize/union-find.js';
 
 /**
- * Joins components of the `from` codes to a touching component of another code: the earthworks
- * around a new pond, road or building belong to that site and are one clue, not two. A `from`
- * component touching several others joins the one it shares the longest border with, unless it is
- * more than `maxRatio` times that one's size; otherwise, or touching none, it stays as it is. A
- * component of a `weak` code (no site of its own) may also join a touching non-weak `from`
- * component. Touching is 4-adjacency. Ids are renumbered 1..n in first-run order.
+ * Calls `touch(k, j, n)` for every pair of components k ≠ j that touch (4-adjacency), with n the
+ * length of each stretch of border they share (called once per stretch, so sum n for the total).
  */
-export function joinTouching(components: readonly Component[], from: ReadonlySet<number>, maxRatio = Infinity, weak: ReadonlySet<number> = new Set()): Component[] {
-  if (from.size === 0) return [...components];
+function forEachTouchingPair(components: readonly Component[], touch: (k: number, j: number, n: number) => void): void {
   // Row index of runs: row → [colStart, colEnd, component index][].
   const rows = new Map<number, [number, number, number][]>();
   components.forEach((c, k) => {
@@ -21,32 +17,76 @@ export function joinTouching(components: readonly Component[], from: ReadonlySet
     }
   });
   for (const list of rows.values()) list.sort((a, b) => a[0] - b[0]);
-  // Border length between pairs (from-component k, other j).
-  const border = new Map<number, Map<number, number>>();
-  const touch = (k: number, j: number, n: number) => {
-    if (k === j || components[k].code === components[j].code) return;
-    for (const [a, b] of [[k, j], [j, k]]) {
-      // Earthworks join a site of another kind; a weak code (no site of its own, e.g. bare soil)
-      // also joins earthworks that are a site (fresh bright fill beside moist dug ground).
-      const ca = components[a].code;
-      const cb = components[b].code;
-      if (!from.has(ca) || (from.has(cb) && !(weak.has(ca) && !weak.has(cb)))) continue;
-      const m = border.get(a) ?? new Map<number, number>();
-      m.set(b, (m.get(b) ?? 0) + n);
-      border.set(a, m);
-    }
-  };
   for (const [r, list] of rows) {
-    for (let i = 1; i < list.length; i++) if (list[i - 1][1] === list[i][0]) touch(list[i - 1][2], list[i][2], 1);
+    for (let i = 1; i < list.length; i++) if (list[i - 1][1] === list[i][0] && list[i - 1][2] !== list[i][2]) touch(list[i - 1][2], list[i][2], 1);
     const below = rows.get(r + 1);
     if (!below) continue;
     // Overlap of intervals between consecutive rows (two-pointer sweep).
     let j = 0;
     for (const [s, e, k] of list) {
       while (j < below.length && below[j][1] <= s) j++;
-      for (let q = j; q < below.length && below[q][0] < e; q++) touch(k, below[q][2], Math.min(e, below[q][1]) - Math.max(s, below[q][0]));
+      for (let q = j; q < below.length && below[q][0] < e; q++) if (below[q][2] !== k) touch(k, below[q][2], Math.min(e, below[q][1]) - Math.max(s, below[q][0]));
     }
   }
+}
+
+/** Merges groups of components (lists of indices) into one each, keeping `main`'s code; ids renumbered 1..n in first-run order. */
+function mergeGroups(components: readonly Component[], groups: Iterable<{ main: number; members: number[] }>): Component[] {
+  const merged = [...groups].map(({ main, members }) => (members.length === 1 ? components[members[0]] : mergeInto(components[main], members.map((k) => components[k]))));
+  merged.sort((a, b) => a.runs[0] - b.runs[0] || a.runs[1] - b.runs[1]);
+  return merged.map((c, i) => ({ ...c, id: i + 1 }));
+}
+
+/**
+ * Merges touching components whose codes map to the same type: one site of one type whose pixels
+ * the rules split between codes (dug ground: moist and dark reads bare, fresh and bright reads
+ * disturbed) is one patch however finely the codes interleave. A merged component takes the code
+ * of its largest part whose code is not `weak` (no site of its own), else of its largest part.
+ * Codes without a type are left alone. Ids are renumbered 1..n in first-run order.
+ */
+export function mergeSameType(components: readonly Component[], typeOf: ReadonlyMap<number, string>, weak: ReadonlySet<number> = new Set()): Component[] {
+  const uf = createUnionFind(components.length);
+  let any = false;
+  forEachTouchingPair(components, (k, j) => {
+    const t = typeOf.get(components[k].code);
+    if (t !== undefined && t === typeOf.get(components[j].code)) {
+      uf.union(k, j);
+      any = true;
+    }
+  });
+  if (!any) return [...components];
+  const groups = new Map<number, { main: number; members: number[] }>();
+  const rank = (k: number) => [weak.has(components[k].code) ? 0 : 1, components[k].pixelCount];
+  components.forEach((_, k) => {
+    const root = uf.find(k);
+    const g = groups.get(root);
+    if (!g) return void groups.set(root, { main: k, members: [k] });
+    g.members.push(k);
+    const [a, b] = [rank(k), rank(g.main)];
+    if (a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])) g.main = k;
+  });
+  return mergeGroups(components, groups.values());
+}
+
+/**
+ * Joins components of the `from` codes to a touching component of another, non-`from` code: the
+ * earthworks around a new pond, road or building belong to that site and are one clue, not two. A
+ * `from` component touching several others joins the one it shares the longest border with, unless
+ * it is more than `maxRatio` times that one's size; otherwise, or touching none, it stays as it
+ * is. Touching is 4-adjacency. Ids are renumbered 1..n in first-run order.
+ */
+export function joinTouching(components: readonly Component[], from: ReadonlySet<number>, maxRatio = Infinity): Component[] {
+  if (from.size === 0) return [...components];
+  // Border length between pairs (from-component k, site j).
+  const border = new Map<number, Map<number, number>>();
+  forEachTouchingPair(components, (k, j, n) => {
+    for (const [a, b] of [[k, j], [j, k]]) {
+      if (!from.has(components[a].code) || from.has(components[b].code)) continue;
+      const m = border.get(a) ?? new Map<number, number>();
+      m.set(b, (m.get(b) ?? 0) + n);
+      border.set(a, m);
+    }
+  });
   if (border.size === 0) return [...components];
   const target = components.map((_, k) => k);
   for (const [k, m] of border) {
@@ -55,16 +95,14 @@ export function joinTouching(components: readonly Component[], from: ReadonlySet
     for (const [j, n] of m) if (n > len || (n === len && j < best)) [best, len] = [j, n];
     if (components[k].pixelCount <= maxRatio * components[best].pixelCount) target[k] = best;
   }
-  const groups = new Map<number, Component[]>();
-  components.forEach((c, k) => {
+  const groups = new Map<number, { main: number; members: number[] }>();
+  components.forEach((_, k) => {
     const t = target[k];
-    const g = groups.get(t) ?? [];
-    g.push(c);
+    const g = groups.get(t) ?? { main: t, members: [] };
+    g.members.push(k);
     groups.set(t, g);
   });
-  const merged = [...groups.entries()].map(([t, g]) => (g.length === 1 ? g[0] : mergeInto(components[t], g)));
-  merged.sort((a, b) => a.runs[0] - b.runs[0] || a.runs[1] - b.runs[1]);
-  return merged.map((c, i) => ({ ...c, id: i + 1 }));
+  return mergeGroups(components, groups.values());
 }
 
 /** One component from several: runs sorted and coalesced, histograms and sums added, code of `main`. */
