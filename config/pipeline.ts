@@ -135,16 +135,26 @@ export const RulesSchema = z
       .max(1)
       .default(0.1)
       .describe('A soil patch whose outline runs along edges the before image already showed (field boundaries) for at least this share of its length is tillage or harvest, which stop at field edges; digging cuts through a crop. Noise and in-field texture mark ≈ 0–6 % of an outline that cuts a crop; a field worked to its edges shows ≈ 10–60 % (its other sides border fields that looked alike before) (0 disables)'),
-    fieldEdgeRatio: z
+    sharpOutline: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.3)
+      .describe('A patch of a sharpOutlineTypes type must be a sharp edge in the after image along at least this share of its judged outline (change/outline-edges.ts): new roofs, film and pavement end within a pixel or two (≈ 0.4–0.9 measured on the sample counties); the fringe of a thin cloud or haze, which pixel by pixel reads as film or concrete, fades over tens of metres (≈ 0–0.3) (0 disables)'),
+    sharpOutlineTypes: z
+      .array(changeType)
+      .default(['occupation_building', 'occupation_road', 'outflow_greenhouse'])
+      .describe('Change types whose new cover thin cloud and haze imitate (bright, flat: roofs, concrete, film), to which sharpOutline applies'),
+    edgeRatio: z
       .number()
       .min(1)
       .default(2)
-      .describe('An outline step lies on a prior edge when the before-image contrast across it is this many times the contrast at the same spacing within either side'),
-    fieldEdgeMinContrast: z
+      .describe('An outline step lies on an image edge when the contrast across it is this many times the mean contrast at the same spacing within the two sides (change/outline-edges.ts)'),
+    edgeMinContrast: z
       .number()
       .min(0)
       .default(0.05)
-      .describe('Smallest relative before-image contrast across an outline step (Σ|Δ| / mean Σ over bands of 3×3 means) that can be a field edge; 9-pixel means of one field differ by ≈ 1–2 %'),
+      .describe('Smallest relative contrast across an outline step (Σ|Δ| / mean Σ over bands of 3×3 means) that can be an edge; 9-pixel means of one field differ by ≈ 1–2 %'),
     ignoreTransitions: z
       .array(z.tuple([landCover, landCover]))
       .default([

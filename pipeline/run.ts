@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { DetectConfig } from '../config/index.js';
 import { loadVectorLayer, burnLayer, type VectorLayer } from './baseline/vectors.js';
 import { BaselineGroup, compileRules, detectChangesInWindow, isLandClass } from './change/index.js';
-import { outlinePriorEdges } from './change/prior-edges.js';
+import { outlineEdges } from './change/outline-edges.js';
 import { checkBands, createClassifier, loadModel, resolveModelDir, type Classifier, type LoadedModel } from './classify/index.js';
 import { ImageryError, ModelError, OutputError } from './errors.js';
 import { gridBBox, pixelArea } from './geo/grid.js';
@@ -333,7 +333,7 @@ export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, 
   const burnt = await clock.time('rasterize', () => rasterizeLayers(res.layers, tile, mode, config.rules.groups.cropland));
   const { codes, outline } = await clock.time('change', () => {
     const found = detectChangesInWindow({ read: tile.read, core: tile.core, before: lcB, after: lcA, baselineGroup: burnt.group, reflectance: { before: b, after: a } }, rules);
-    return { codes: cropToCore(found.codes, tile.read, tile.core), outline: outlinePriorEdges(found.codes, found.clear, tile.read, tile.core, b, rules.fieldEdges) };
+    return { codes: cropToCore(found.codes, tile.read, tile.core), outline: outlineEdges(found.codes, found.clear, tile.read, tile.core, { before: b, after: a }, rules.outlineEdges) };
   });
   // Pixels of each parcel that show soil (bare or disturbed) after: a parcel that is soil all
   // over was harvested or ploughed; digging leaves the rest of the parcel as it was.
@@ -366,7 +366,7 @@ export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, 
         approved: burnt.approved,
         filings: burnt.filings,
       },
-      weights: { conf, outlineSteps: outline.steps, outlinePriorEdges: outline.priorEdges },
+      weights: { conf, outlineSteps: outline.steps, outlinePriorEdges: outline.priorEdges, outlineSharpEdges: outline.sharpEdges },
     });
     // Components that stay inside a tile and below the smallest mapping unit can never make a
     // patch (unless they are earthworks that join a site), so they are dropped per tile.

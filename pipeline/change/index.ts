@@ -3,7 +3,7 @@ import type { RulesSchema } from '../../config/pipeline.js';
 import { RuleError } from '../errors.js';
 import { LandCover, type LandCoverBlock, type LandCoverName, type RasterBlock, type Window } from '../types.js';
 import { growMixedEdges, type EdgeOptions } from './edges.js';
-import { PRIOR_EDGE_REACH_PX, type PriorEdgeOptions } from './prior-edges.js';
+import { OUTLINE_REACH_PX, type EdgeTestOptions } from './outline-edges.js';
 import { cropToCore } from '../tiling/index.js';
 import { close, dilate, open } from '../raster/morphology.js';
 import { neighbourhoodClassMask } from '../raster/neighbourhood.js';
@@ -38,8 +38,8 @@ export interface CompiledRules {
   readonly minConfidence: number;
   /** Mixed-edge growth (edges.ts); rings 0 = off. */
   readonly edges: EdgeOptions;
-  /** Tests of soil outlines against the before image's field edges (prior-edges.ts). */
-  readonly fieldEdges: PriorEdgeOptions;
+  /** The edge test of outline-edges.ts. */
+  readonly outlineEdges: EdgeTestOptions;
   /** Largest neighbourhood radius the rules use: the halo a tile needs beyond the classifier's own. */
   readonly haloPx: number;
 }
@@ -101,10 +101,10 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
     edges: { rings: rules.mixedEdgeRings, minContrast: rules.mixedEdgeMinContrast, minFraction: rules.mixedEdgeMinFraction, seedMinPx: seedMinPx(rules, mode, pixelSizeM, minAreaM2) },
     // The neighbourhoods chain: shadow opening, then the cloud buffer, then the mis-registration
     // test, then opening and closing of the change masks; the halo must cover their sum.
-    fieldEdges: { ratio: rules.fieldEdgeRatio, minContrast: rules.fieldEdgeMinContrast },
+    outlineEdges: { ratio: rules.edgeRatio, minContrast: rules.edgeMinContrast },
     haloPx: Math.max(
       2 * Math.max(objectShadowPx, minCloudPx) + cloudGrowPx + cloudBufferPx + rules.misregistrationPx + 2 * rules.openingPx + 2 * maxClosingPx + rules.mixedEdgeRings + 1,
-      PRIOR_EDGE_REACH_PX,
+      OUTLINE_REACH_PX,
     ),
   };
 }

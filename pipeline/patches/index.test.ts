@@ -22,7 +22,7 @@ const layer = (name: string, features: { properties: Record<string, unknown>; po
 });
 
 /** Paints rectangles of a rule code with a given after-class into a whole-grid tile and returns merged components. */
-function components(rects: { c: number; r: number; w: number; h: number; code: number; after: number; fieldEdgeShare?: number }[], parcelOf: (c: number, r: number) => number, approvedOf: (c: number, r: number) => number) {
+function components(rects: { c: number; r: number; w: number; h: number; code: number; after: number; fieldEdgeShare?: number; sharpShare?: number }[], parcelOf: (c: number, r: number) => number, approvedOf: (c: number, r: number) => number) {
   const n = W * W;
   const codes = new Uint8Array(n);
   const after = new Uint8Array(n);
@@ -37,10 +37,12 @@ function components(rects: { c: number; r: number; w: number; h: number; code: n
       approved[r * W + c] = approvedOf(c, r);
       pbf[r * W + c] = c < 100 ? 1 : 0;
     }
-  // Outline evidence (change/prior-edges.ts) only enters as per-component sums, so every pixel
-  // carries one judged step, of which `fieldEdgeShare` lies on a prior field edge.
+  // Outline evidence (change/outline-edges.ts) only enters as per-component sums, so every pixel
+  // carries one judged step, of which `fieldEdgeShare` lies on a prior field edge and `sharpShare`
+  // (default 1) on an edge of the after image.
   const outlineSteps = new Float32Array(n);
   const outlinePriorEdges = new Float32Array(n);
+  const outlineSharpEdges = new Float32Array(n);
   for (const x of rects)
     for (let r = x.r; r < x.r + x.h; r++)
       for (let c = x.c; c < x.c + x.w; c++) {
@@ -48,9 +50,10 @@ function components(rects: { c: number; r: number; w: number; h: number; code: n
         after[r * W + c] = x.after;
         outlineSteps[r * W + c] = 1;
         outlinePriorEdges[r * W + c] = x.fieldEdgeShare ?? 0;
+        outlineSharpEdges[r * W + c] = x.sharpShare ?? 1;
       }
   const conf = new Float32Array(n).fill(0.8);
-  return mergeTiles([labelTile({ window: { col: 0, row: 0, width: W, height: W }, codes, layers: { before, after, parcel, approved, pbf, township, filings: new Uint32Array(n) }, weights: { conf, outlineSteps, outlinePriorEdges } })]);
+  return mergeTiles([labelTile({ window: { col: 0, row: 0, width: W, height: W }, codes, layers: { before, after, parcel, approved, pbf, township, filings: new Uint32Array(n) }, weights: { conf, outlineSteps, outlinePriorEdges, outlineSharpEdges } })]);
 }
 
 describe('buildPatches', () => {
@@ -152,6 +155,21 @@ describe('buildPatches', () => {
     const fill = components([{ c: 120, r: 120, w: 20, h: 20, code: code('soil'), after: LandCover.disturbed, fieldEdgeShare: 0.35 }], parcelOf, () => 0);
     expect(buildPatches(fill, { baseline }, opts).dropped.field_edge_tillage).toBe(1);
     expect(buildPatches(fill, { baseline }, { ...opts, rules: { ...rules, fieldEdgeTillage: 0 } }).patches).toHaveLength(1);
+  });
+
+  it('drops a bright patch whose outline is no edge in the after image (thin-cloud fringe), not a soft-edged pond', () => {
+    const comps = components(
+      [
+        { c: 120, r: 20, w: 20, h: 20, code: code('greenhouse'), after: LandCover.greenhouse, sharpShare: 0.1 },
+        { c: 120, r: 120, w: 20, h: 20, code: code('greenhouse'), after: LandCover.greenhouse, sharpShare: 0.6 },
+        { c: 20, r: 120, w: 20, h: 20, code: code('pond'), after: LandCover.water, sharpShare: 0.1 },
+      ],
+      parcelOf,
+      () => 0,
+    );
+    const { patches, dropped } = buildPatches(comps, { baseline }, opts);
+    expect(patches.map((p) => p.attributes.TBLX).sort()).toEqual(['outflow_greenhouse', 'outflow_pond']);
+    expect(dropped.soft_outline).toBe(1);
   });
 
   it('reports a rule that is no site of its own only as part of a site', () => {

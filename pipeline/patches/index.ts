@@ -46,7 +46,7 @@ export interface PatchOptions {
 }
 
 /** Why a component did not become a patch; counted in the summary. */
-export type DropReason = 'below_minimum_area' | 'whole_parcel_tillage' | 'field_edge_tillage' | 'cover_not_of_rule' | 'not_part_of_a_site';
+export type DropReason = 'below_minimum_area' | 'whole_parcel_tillage' | 'field_edge_tillage' | 'soft_outline' | 'cover_not_of_rule' | 'not_part_of_a_site';
 
 export interface PatchBuildResult {
   readonly patches: Patch[];
@@ -140,11 +140,22 @@ function isWholeParcelTillage(c: Component, opts: PatchOptions): boolean {
 
 /**
  * True when most of a soil component's judged outline runs along edges the before image already
- * showed (change/prior-edges.ts): ploughing and harvest stop at field edges, digging cuts a crop.
+ * showed (change/outline-edges.ts): ploughing and harvest stop at field edges, digging cuts a crop.
  */
 function followsFieldEdges(c: Component, rules: RulesConfig): boolean {
   const steps = c.sums.outlineSteps ?? 0;
   return rules.fieldEdgeTillage > 0 && steps > 0 && (c.sums.outlinePriorEdges ?? 0) / steps >= rules.fieldEdgeTillage;
+}
+
+/**
+ * False when the component's judged outline is mostly no edge in the after image: the fading
+ * fringe of a thin cloud or haze, not a new object (change/outline-edges.ts). A bright patch with
+ * no judged step at all is ringed by cloud, shadow or no-data: most likely part of the cloud.
+ */
+function hasSharpOutline(c: Component, rules: RulesConfig): boolean {
+  if (rules.sharpOutline <= 0) return true;
+  const steps = c.sums.outlineSteps ?? 0;
+  return steps > 0 && (c.sums.outlineSharpEdges ?? 0) / steps >= rules.sharpOutline;
 }
 
 /**
@@ -157,7 +168,7 @@ function followsFieldEdges(c: Component, rules: RulesConfig): boolean {
 export function buildPatches(components: readonly Component[], layers: PatchLayers, opts: PatchOptions): PatchBuildResult {
   const toLonLat = makeTransform(opts.grid.crs, CGCS2000);
   const cropland = new Set(opts.rules.groups.cropland);
-  const dropped: Record<DropReason, number> = { below_minimum_area: 0, whole_parcel_tillage: 0, field_edge_tillage: 0, cover_not_of_rule: 0, not_part_of_a_site: 0 };
+  const dropped: Record<DropReason, number> = { below_minimum_area: 0, whole_parcel_tillage: 0, field_edge_tillage: 0, soft_outline: 0, cover_not_of_rule: 0, not_part_of_a_site: 0 };
   const candidates: { c: Component; patch: Patch; code: number }[] = [];
   for (const c of components) {
     let type: ChangeTypeName | 'transition';
@@ -184,6 +195,10 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
       }
       if (type === 'occupation_soil' && followsFieldEdges(c, opts.rules)) {
         dropped.field_edge_tillage++;
+        continue;
+      }
+      if (opts.rules.sharpOutlineTypes.includes(type) && !hasSharpOutline(c, opts.rules)) {
+        dropped.soft_outline++;
         continue;
       }
       qsdl = landCoverName(majority(c.hist.before)?.[0] ?? 0);

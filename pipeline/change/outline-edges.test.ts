@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../samples/rng.js';
 import type { RasterBlock, Window } from '../types.js';
-import { outlinePriorEdges } from './prior-edges.js';
+import { outlineEdges } from './outline-edges.js';
 
 const W = 80;
 const read: Window = { col: 0, row: 0, width: W, height: W };
@@ -28,19 +28,25 @@ function rect(c0: number, r0: number, w: number, h: number): Uint8Array {
   return codes;
 }
 
+/** The before image as given, the after image a uniform new surface (so only the before image has edges). */
+const pair = (before: RasterBlock) => ({ before, after: uniform(before.valid) });
+function uniform(valid: Uint8Array): RasterBlock {
+  const data = [0.2, 0.22, 0.24, 0.27].map((v) => new Float32Array(W * W).fill(v));
+  return { window: read, bandNames: ['blue', 'green', 'red', 'nir'], data, valid };
+}
 const allClear = new Uint8Array(W * W).fill(1);
 const share = (e: { steps: Float32Array; priorEdges: Float32Array }) => e.priorEdges.reduce((a, b) => a + b, 0) / e.steps.reduce((a, b) => a + b, 0);
 
-describe('outlinePriorEdges', () => {
+describe('outlineEdges', () => {
   it('finds no prior edge around a patch dug into the middle of one field', () => {
-    const e = outlinePriorEdges(rect(15, 25, 14, 14), allClear, read, core, twoFields(), opts);
+    const e = outlineEdges(rect(15, 25, 14, 14), allClear, read, core, pair(twoFields()), opts);
     expect(e.steps.reduce((a, b) => a + b, 0)).toBe(4 * 14); // every outline step judged
     expect(share(e)).toBeLessThan(0.05);
   });
 
   it('finds the field edge along the side of a patch that stops at it', () => {
     // Columns 26..39: the east side (14 steps of 56) is the boundary between the fields.
-    const e = outlinePriorEdges(rect(26, 25, 14, 14), allClear, read, core, twoFields(), opts);
+    const e = outlineEdges(rect(26, 25, 14, 14), allClear, read, core, pair(twoFields()), opts);
     expect(share(e)).toBeGreaterThan(0.2);
     expect(share(e)).toBeLessThan(0.3);
     // Only the east outline pixels carry prior edges.
@@ -51,18 +57,36 @@ describe('outlinePriorEdges', () => {
   it('does not judge steps onto pixels hidden on either date (the change may go on beneath a cloud)', () => {
     const clear = allClear.slice();
     for (let y = 0; y < W; y++) for (let x = 29; x < W; x++) clear[y * W + x] = 0; // cloud east of column 28
-    const e = outlinePriorEdges(rect(15, 25, 14, 14), clear, read, core, twoFields(), opts);
+    const e = outlineEdges(rect(15, 25, 14, 14), clear, read, core, pair(twoFields()), opts);
     expect(e.steps.reduce((a, b) => a + b, 0)).toBe(3 * 14);
   });
 
   it('does not judge steps whose samples reach no-data or leave the window', () => {
     const before = twoFields();
     for (let y = 0; y < W; y++) for (let x = 0; x < W; x++) if (y < 30) before.valid[y * W + x] = 0;
-    const e = outlinePriorEdges(rect(15, 30, 14, 14), allClear, read, core, before, opts);
+    const e = outlineEdges(rect(15, 30, 14, 14), allClear, read, core, pair(before), opts);
     // The south side and rows 31..43 of the west and east sides are judged (their 3×3 samples start at row 30); the north side is not.
     expect(e.steps.reduce((a, b) => a + b, 0)).toBe(14 + 2 * 13);
     // A patch whose east side's outer sample (5 px out, plus its 3×3) runs past the window's last column.
-    const east = outlinePriorEdges(rect(66, 40, 10, 10), allClear, read, { col: 60, row: 35, width: 20, height: 20 }, twoFields(), opts);
+    const east = outlineEdges(rect(66, 40, 10, 10), allClear, read, { col: 60, row: 35, width: 20, height: 20 }, pair(twoFields()), opts);
     expect(east.steps.reduce((a, b) => a + b, 0)).toBe(3 * 10);
+  });
+
+  it('finds a new roof sharp-edged in the after image and the fringe of a thin cloud soft', () => {
+    const before = twoFields();
+    // After: a bright square (a new roof) at columns 10..23, and brightness that rises smoothly
+    // (5 % per pixel: a cloud fringe) from column 40 on; each read as change where brighter than 1.6×.
+    const after = twoFields(2);
+    for (let y = 0; y < W; y++)
+      for (let x = 0; x < W; x++) {
+        const gain = x >= 10 && x < 24 && y >= 25 && y < 39 ? 3 : x >= 40 ? 1 + 0.05 * (x - 40) : 1;
+        for (const band of after.data) band[y * W + x] *= gain;
+      }
+    const roof = outlineEdges(rect(10, 25, 14, 14), allClear, read, core, { before, after }, opts);
+    expect(roof.sharpEdges.reduce((a, b) => a + b, 0) / roof.steps.reduce((a, b) => a + b, 0)).toBeGreaterThan(0.9);
+    // The fringe "change" starts where the gain passes 1.6 (column 52) and runs to the core's east edge.
+    const fringe = outlineEdges(rect(52, 25, 18, 14), allClear, read, core, { before, after }, opts);
+    expect(fringe.steps.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(fringe.sharpEdges.reduce((a, b) => a + b, 0) / fringe.steps.reduce((a, b) => a + b, 0)).toBeLessThan(0.1);
   });
 });
