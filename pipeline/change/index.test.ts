@@ -83,8 +83,29 @@ describe('detectChanges (baseline mode)', () => {
 
   it('masks object shadows without a buffer', () => {
     const before = cover(LandCover.herbaceous);
-    const after = cover(LandCover.built, rect(15, 15, 3, 3, LandCover.shadow));
-    expect(count(detectChanges({ read, core, before, after, baselineGroup: cropland }, rules), 0)).toBe(9);
+    const after = cover(LandCover.herbaceous, (set) => {
+      rect(10, 10, 6, 5, LandCover.built)(set);
+      rect(20, 12, 3, 3, LandCover.shadow)(set); // 4 px east of the new building
+    });
+    expect(count(detectChanges({ read, core, before, after, baselineGroup: cropland }, rules), impervious)).toBe(30);
+  });
+
+  it('lets a site\'s closing take in object shadows, but not cloud shadows', () => {
+    // A 3-px-wide new road (rows 10..12) broken by a 2-px shadow (a tree's, or dark asphalt read as shadow).
+    const before = cover(LandCover.herbaceous);
+    const road = (shadowRows: number) =>
+      cover(LandCover.herbaceous, (set) => {
+        rect(6, 10, 26, 3, LandCover.built)(set);
+        rect(18, 10, 2, shadowRows, LandCover.shadow)(set);
+      });
+    const codes = detectChanges({ read, core, before, after: road(3), baselineGroup: cropland }, rules);
+    expect(count(codes, impervious)).toBe(26 * 3);
+    // A shadow as wide as a cloud's is buffered: the road beside it is masked, not closed over it.
+    const cloudShadow = cover(LandCover.herbaceous, (set) => {
+      rect(6, 10, 26, 3, LandCover.built)(set);
+      rect(14, 0, 12, 20, LandCover.shadow)(set);
+    });
+    expect(count(detectChanges({ read, core, before, after: cloudShadow, baselineGroup: cropland }, rules), impervious)).toBeLessThan(10 * 3);
   });
 
   it('drops low-confidence pixels', () => {

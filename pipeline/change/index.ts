@@ -189,7 +189,13 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
   // not. It is read as built instead of being masked (a white-roofed building would vanish).
   const beforeClasses = smallCloudsAsBuilt(before.classes, masked, w, h);
   const afterClasses = smallCloudsAsBuilt(after.classes, masked, w, h);
-  for (let p = 0; p < n; p++) masked[p] |= shadow[p] | (beforeClasses[p] === LandCover.cloud || afterClasses[p] === LandCover.cloud ? 1 : 0);
+  // Object shadows (a building's or a tree row's, too small to be a cloud's) hide the ground below
+  // them, so they are no change of their own, but a site's closing may take them in.
+  const objectShadow = new Uint8Array(n);
+  for (let p = 0; p < n; p++) {
+    objectShadow[p] = shadow[p] & (masked[p] ^ 1);
+    masked[p] |= shadow[p] | (beforeClasses[p] === LandCover.cloud || afterClasses[p] === LandCover.cloud ? 1 : 0);
+  }
   const seenBefore = rules.misregistrationPx > 0 ? neighbourhoodClassMask(beforeClasses, w, h, rules.misregistrationPx) : null;
   const codes = new Uint8Array(n);
   for (let p = 0; p < n; p++) {
@@ -205,10 +211,16 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
     codes[p] = c;
   }
   let cleaned: Uint8Array = codes;
-  // Closing and edge growth may only claim pixels that could have changed: clear, and cropland when there is a baseline.
+  // Closing and edge growth may only claim pixels that could have changed: clear (closing: or in an
+  // object's shadow), and cropland when there is a baseline.
   const allowed = new Uint8Array(n);
-  for (let p = 0; p < n; p++) allowed[p] = !masked[p] && (!input.baselineGroup || input.baselineGroup[p] === BaselineGroup.cropland) ? 1 : 0;
-  if (rules.openingPx > 0 || rules.closingPx.some((r) => r > 0)) cleaned = morphEachCode(codes, allowed, w, h, rules);
+  const closable = new Uint8Array(n);
+  for (let p = 0; p < n; p++) {
+    const could = !input.baselineGroup || input.baselineGroup[p] === BaselineGroup.cropland ? 1 : 0;
+    allowed[p] = could & (masked[p] ^ 1);
+    closable[p] = allowed[p] | (could & objectShadow[p]);
+  }
+  if (rules.openingPx > 0 || rules.closingPx.some((r) => r > 0)) cleaned = morphEachCode(codes, closable, w, h, rules);
   if (input.reflectance && rules.edges.rings > 0) {
     if (cleaned === codes) cleaned = codes.slice();
     growMixedEdges(cleaned, allowed, w, h, input.reflectance.before, input.reflectance.after, after, rules.edges);
