@@ -190,6 +190,13 @@ export const TilingSchema = z
 export const NormalizeSchema = z
   .object({
     method: z.enum(['pif', 'none']).default('pif').describe('Relative radiometric normalisation of the after image to the before image'),
+    coregister: z
+      .object({
+        enabled: z.boolean().default(true).describe('Estimate the whole-pixel shift of the after image against the before image and read it shifted'),
+        maxShiftPx: z.number().int().min(1).max(10).default(3).describe('Largest shift (pixels, each axis) considered'),
+      })
+      .default({ enabled: true, maxShiftPx: 3 })
+      .describe('Co-registration of the after image onto the before image (normalize/coregister.ts)'),
     sampleTiles: z.number().int().min(1).default(16).describe('Tiles sampled (spread over the scene) to fit the normalisation'),
     invariantClasses: z
       .array(landCover)

@@ -5,6 +5,7 @@ import type { DetectConfig } from '../config/index.js';
 import { loadVectorLayer, burnLayer, type VectorLayer } from './baseline/vectors.js';
 import { BaselineGroup, compileRules, detectChangesInWindow, isLandClass } from './change/index.js';
 import { outlineEdges } from './change/outline-edges.js';
+import { estimateShift, NO_SHIFT, shiftedGrid, type Coregistration } from './normalize/coregister.js';
 import { checkBands, createClassifier, loadModel, resolveModelDir, type Classifier, type LoadedModel } from './classify/index.js';
 import { ImageryError, ModelError, OutputError } from './errors.js';
 import { gridBBox, pixelArea } from './geo/grid.js';
@@ -40,6 +41,7 @@ export interface RunSummary {
   readonly dropped: Record<string, number>;
   readonly layers: Record<string, { read: number; kept: number; repaired: number; skipped: number; problems: unknown[] }>;
   readonly calibration: { before: Normalization | null; after: Normalization | null };
+  readonly coregistration: Coregistration;
   readonly normalization: Normalization;
   readonly model: Record<string, unknown>;
   readonly timings: { totalMs: number; megapixels: number; stages: Record<string, { ms: number; mpxPerSec: number | null }> };
@@ -77,6 +79,8 @@ export interface RunPlan {
   readonly halo: number;
   readonly tiles: readonly Tile[];
   readonly calibration: { before: Normalization | null; after: Normalization | null };
+  /** Whole-pixel shift the after scene is read with, to line up with the before scene. */
+  readonly coregistration: Coregistration;
   readonly normalization: Normalization;
   /** Components below this many pixels that stay inside a tile are dropped per tile. */
   readonly prunePixels: number;
@@ -196,7 +200,7 @@ export async function openRunResources(config: DetectConfig, ctx: StageContext, 
 
 /** Reads a window of both dates as comparable reflectance: calibrated, the after date normalised. */
 function pairReader(plan: RunPlan, res: RunResources, signal?: AbortSignal) {
-  const raw = rawPairReader(plan.grid, plan.bands, res, signal);
+  const raw = rawPairReader(plan.grid, plan.bands, res, signal, plan.coregistration);
   const { calibration, normalization } = plan;
   return async (win: Window): Promise<{ b: RasterBlock; a: RasterBlock }> => {
     const { b, a } = await raw(win);
@@ -206,10 +210,11 @@ function pairReader(plan: RunPlan, res: RunResources, signal?: AbortSignal) {
   };
 }
 
-function rawPairReader(grid: Grid, bands: readonly string[], res: RunResources, signal?: AbortSignal) {
+function rawPairReader(grid: Grid, bands: readonly string[], res: RunResources, signal?: AbortSignal, shift: Pick<Coregistration, 'dx' | 'dy'> = NO_SHIFT) {
+  const afterGrid = shiftedGrid(grid, shift);
   return async (win: Window): Promise<{ b: RasterBlock; a: RasterBlock }> => {
-    const [b, a] = await Promise.all([readWindow(res.before, win, bands, signal), readOnGrid(res.after, grid, win, bands, { resampling: 'bilinear', signal })]);
-    return { b, a };
+    const [b, a] = await Promise.all([readWindow(res.before, win, bands, signal), readOnGrid(res.after, afterGrid, win, bands, { resampling: 'bilinear', signal })]);
+    return { b, a: { ...a, window: win } };
   };
 }
 
@@ -229,17 +234,25 @@ export async function planRun(config: DetectConfig, res: RunResources, ctx: Stag
   const halo = model.card.contextPx + rules.haloPx;
   const tiles = planTiles(grid, config.tiling.tileSize, halo);
   ctx.log.info('run planned', { tiles: tiles.length, halo, mode, grid: `${grid.width}x${grid.height}`, crs: grid.crs.name, pixelSizeM });
-  const readRawPair = rawPairReader(grid, bands, res, ctx.signal);
   const invariant = new Set<number>(config.normalize.invariantClasses.map((n) => LandCover[n]));
   const classifier = res.classifier;
   if (!classifier) throw new ModelError('CONFIG_INVALID', 'planning a run needs the classifier (openRunResources without noClassifier)', { stage: 'normalize' });
 
   // Statistics come from a spread sample of tiles, read once: per-scene calibration of inputs that
   // are not reflectance, then the relative normalisation of the after date onto the before date.
-  const { calibration, normalization } = await clock.time('normalize', async () => {
-    const sample: { b: RasterBlock; a: RasterBlock }[] = [];
+  const { calibration, coregistration, normalization } = await clock.time('normalize', async () => {
     // The centre (at most 512²) of each sampled tile: enough pixels for the fits, little memory.
-    for (const t of spreadSample(tiles, config.normalize.sampleTiles)) sample.push(await readRawPair(centreWindow(t.core, 512)));
+    const windows = spreadSample(tiles, config.normalize.sampleTiles).map((t) => centreWindow(t.core, 512));
+    const readSample = async (shift?: Coregistration) => {
+      const read = rawPairReader(grid, bands, res, ctx.signal, shift);
+      const out: { b: RasterBlock; a: RasterBlock }[] = [];
+      for (const w of windows) out.push(await read(w));
+      return out;
+    };
+    let sample = await readSample();
+    const { coregister } = config.normalize;
+    const coregistration = coregister.enabled ? estimateShift(sample, coregister.maxShiftPx) : NO_SHIFT;
+    if (coregistration.dx || coregistration.dy) sample = await readSample(coregistration);
     const wantsPercentile = (dtype: string) =>
       config.normalize.calibration === 'percentile' || (config.normalize.calibration === 'auto' && dtype === 'uint8');
     const calibration = {
@@ -250,7 +263,7 @@ export async function planRun(config: DetectConfig, res: RunResources, ctx: Stag
       before: calibration.before ? applyNormalization(b, calibration.before) : b,
       after: calibration.after ? applyNormalization(a, calibration.after) : a,
     }));
-    if (config.normalize.method === 'none') return { calibration, normalization: identityNormalization(bands, 'disabled in config') };
+    if (config.normalize.method === 'none') return { calibration, coregistration, normalization: identityNormalization(bands, 'disabled in config') };
     // Pseudo-invariant candidates: pixels both dates call the same cover without phenology
     // (water, built). Crops ripen and fields are harvested between dates, so a fit over all
     // pixels would "correct" real seasonal change.
@@ -269,8 +282,9 @@ export async function planRun(config: DetectConfig, res: RunResources, ctx: Stag
       candidates >= 1000 && span >= 0.25
         ? fitNormalization(withCandidates)
         : { ...fitNormalization(pairs), note: `invariant-class anchors too few (${candidates} px) or too narrow (${Math.round(span * 100)} % of the brightness range): fitted on all pixels` };
-    return { calibration, normalization };
+    return { calibration, coregistration, normalization };
   });
+  ctx.log.info('after scene co-registered', { ...coregistration });
   if (calibration.before || calibration.after)
     ctx.log.warn('input is not surface reflectance: bands calibrated by percentile matching (approximate)', { before: calibration.before?.bands, after: calibration.after?.bands });
   ctx.log.info('normalisation fitted', { bands: normalization.bands, samples: normalization.samples });
@@ -289,6 +303,7 @@ export async function planRun(config: DetectConfig, res: RunResources, ctx: Stag
     halo,
     tiles,
     calibration,
+    coregistration,
     normalization,
     prunePixels,
     joiningCodes,
@@ -317,18 +332,19 @@ export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, 
   const rules = compileRules(config.rules, mode, plan.pixelSizeM, config.minArea);
   const readPair = pairReader(plan, res, ctx.signal);
   const classifier = res.classifier;
-  const readCover = async (s: Scene, win: Window): Promise<LandCoverBlock> => {
-    const block = await readOnGrid(s, plan.grid, win, ['class'], { resampling: 'nearest', signal: ctx.signal });
+  // A given land-cover map of a date lies on that date's pixels, so the after one moves with the after scene.
+  const readCover = async (s: Scene, win: Window, grid: Grid): Promise<LandCoverBlock> => {
+    const block = await readOnGrid(s, grid, win, ['class'], { resampling: 'nearest', signal: ctx.signal });
     const classes = Uint8Array.from(block.data[0], (v, p) => (block.valid[p] ? v : 0));
     return { window: win, classes, confidence: Float32Array.from(classes, (c) => (c ? 1 : 0)) };
   };
-  const classify = (s: Scene | null, block: RasterBlock) => {
-    if (s) return readCover(s, tile.read);
+  const classify = (s: Scene | null, block: RasterBlock, grid: Grid) => {
+    if (s) return readCover(s, tile.read, grid);
     if (!classifier) throw new ModelError('CONFIG_INVALID', 'processing a tile needs the classifier', { stage: 'classify', tile: tile.id });
     return classifier.classify(block, ctx.signal);
   };
   const { b, a } = await clock.time('read', () => readPair(tile.read));
-  const [lcB, lcA] = await clock.time('classify', () => Promise.all([classify(res.cover[0], b), classify(res.cover[1], a)]));
+  const [lcB, lcA] = await clock.time('classify', () => Promise.all([classify(res.cover[0], b, plan.grid), classify(res.cover[1], a, shiftedGrid(plan.grid, plan.coregistration))]));
   if (opts.onLandCover) await opts.onLandCover(tile, cropToCore(lcB.classes, tile.read, tile.core), cropToCore(lcA.classes, tile.read, tile.core));
   const burnt = await clock.time('rasterize', () => rasterizeLayers(res.layers, tile, mode, config.rules.groups.cropland));
   const { codes, outline } = await clock.time('change', () => {
@@ -486,6 +502,7 @@ export async function finishRun(plan: RunPlan, res: RunResources, tileResults: r
       dropped: built.dropped,
       layers: Object.fromEntries(Object.entries(layers).map(([k, l]) => [k, { ...(l as VectorLayer).stats, problems: [...(l as VectorLayer).stats.problems] }])),
       calibration: plan.calibration,
+      coregistration: plan.coregistration,
       normalization: plan.normalization,
       model: { ...plan.model, workers: plan.workers },
       timings: {

@@ -108,6 +108,15 @@ describe('detectChanges (baseline mode)', () => {
     expect(count(detectChanges({ read, core, before, after: cloudShadow, baselineGroup: cropland }, rules), impervious)).toBeLessThan(10 * 3);
   });
 
+  it('masks the penumbra of a cloud shadow, which reads as built', () => {
+    const before = cover(LandCover.herbaceous);
+    const after = cover(LandCover.herbaceous, (set) => {
+      rect(8, 0, 12, 20, LandCover.shadow)(set);
+      rect(20, 0, 3, 20, LandCover.built)(set); // darkened soil along the shadow's edge
+    });
+    expect(count(detectChanges({ read, core, before, after, baselineGroup: cropland }, rules), impervious)).toBe(0);
+  });
+
   it('drops low-confidence pixels', () => {
     const before = cover(LandCover.herbaceous);
     const after = cover(LandCover.herbaceous, rect(10, 10, 6, 5, LandCover.built));

@@ -163,6 +163,7 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
   const isDiffuser = (c: number) => c === LandCover.cloud || c === LandCover.greenhouse;
   const isBright = (c: number) => isDiffuser(c) || c === LandCover.built;
   const bright = new Uint8Array(n);
+  const dim = new Uint8Array(n);
   for (let p = 0; p < n; p++) {
     const b = before.classes[p];
     const a = after.classes[p];
@@ -170,18 +171,17 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
     else if (b === LandCover.shadow || a === LandCover.shadow) shadow[p] = 1;
     if (isDiffuser(b) || isDiffuser(a)) diffuser[p] = 1;
     if (isBright(b) || isBright(a)) bright[p] = 1;
+    if (b === LandCover.shadow || a === LandCover.shadow || b === LandCover.built || a === LandCover.built) dim[p] = 1;
   }
   // Clouds and cloud shadows have soft edges that fool the classifier, so they are buffered; the
   // small shadows of buildings and trees are not (buffering them would erase the new building).
-  const cloudShadow = rules.objectShadowPx > 0 ? open(shadow, w, h, rules.objectShadowPx) : shadow;
+  let cloudShadow = rules.objectShadowPx > 0 ? open(shadow, w, h, rules.objectShadowPx) : shadow;
+  // A cloud shadow's penumbra darkens soil and crops into something flat and dark that reads as
+  // built or shadow pixel by pixel: it grows through such pixels as far as a cloud grows through bright ones.
+  cloudShadow = growThrough(cloudShadow, dim, w, h, rules.cloudGrowPx);
   // Clouds are the large bright diffusing areas; small ones are roofs or film and stay classified.
   let bigCloud = rules.minCloudPx > 0 ? open(diffuser, w, h, rules.minCloudPx) : cloud;
-  // Geodesic growth, one pixel per step and only through bright pixels: stays local (halo-bound).
-  for (let step = 0; step < rules.cloudGrowPx; step++) {
-    const grown = dilate(bigCloud, w, h, 1);
-    for (let p = 0; p < n; p++) grown[p] = bigCloud[p] | (grown[p] & bright[p]);
-    bigCloud = grown;
-  }
+  bigCloud = growThrough(bigCloud, bright, w, h, rules.cloudGrowPx);
   for (let p = 0; p < n; p++) bigCloud[p] |= cloudShadow[p];
   const masked = rules.cloudBufferPx > 0 ? dilate(bigCloud, w, h, rules.cloudBufferPx) : bigCloud;
   // A "cloud" pixel that is neither part of a cloud-sized bright area nor within reach of one is a
@@ -228,6 +228,17 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
   const clear = new Uint8Array(n);
   for (let p = 0; p < n; p++) clear[p] = !masked[p] && isLandClass(beforeClasses[p]) && isLandClass(afterClasses[p]) ? 1 : 0;
   return { codes: cleaned, clear };
+}
+
+/** Geodesic growth of `mask`, one pixel per step and only into `through` pixels: stays local (halo-bound). */
+function growThrough(mask: Uint8Array, through: Uint8Array, w: number, h: number, steps: number): Uint8Array {
+  let out = mask;
+  for (let step = 0; step < steps; step++) {
+    const grown = dilate(out, w, h, 1);
+    for (let p = 0; p < grown.length; p++) grown[p] = out[p] | (grown[p] & through[p]);
+    out = grown;
+  }
+  return out;
 }
 
 /**
