@@ -4,7 +4,7 @@ import type { VectorLayer } from '../baseline/vectors.js';
 import { crsFromEpsg } from '../geo/crs.js';
 import { LandCover, type Grid } from '../types.js';
 import { labelTile, mergeTiles } from '../vectorize/index.js';
-import { buildPatches, jcbhPrefix } from './index.js';
+import { buildPatches, fillSmallHoles, jcbhPrefix } from './index.js';
 
 const W = 200;
 const grid: Grid = { width: W, height: W, transform: [40528000, 2, 0, 3542400, 0, -2], crs: crsFromEpsg(4528) };
@@ -178,6 +178,27 @@ describe('buildPatches', () => {
     const { patches, dropped } = buildPatches(comps, { baseline }, { ...opts, rules: yardOnly });
     expect(patches).toEqual([]);
     expect(dropped.not_part_of_a_site).toBe(1);
+  });
+
+  it('fills pinholes smaller than the smallest mapping unit but keeps a courtyard', () => {
+    // A 30×30 building site with a 2×2 pinhole and a 10×10 (400 m²) cultivated courtyard.
+    const n = W * W;
+    const codes = new Uint8Array(n);
+    for (let r = 10; r < 40; r++) for (let c = 10; c < 40; c++) codes[r * W + c] = code('impervious');
+    for (const [r0, c0, size] of [[14, 14, 2], [25, 25, 10]]) for (let r = r0; r < r0 + size; r++) for (let c = c0; c < c0 + size; c++) codes[r * W + c] = 0;
+    const parcel = new Uint32Array(n).fill(2);
+    const after = new Uint8Array(n).fill(LandCover.built);
+    const edges = new Float32Array(n).fill(1); // every pixel one judged, sharp outline step (see components())
+    const [site] = mergeTiles([labelTile({ window: { col: 0, row: 0, width: W, height: W }, codes, layers: { parcel, after }, weights: { outlineSteps: edges, outlineSharpEdges: edges } })]);
+    expect(site.pixelCount).toBe(900 - 4 - 100);
+    const filled = fillSmallHoles(site, 50);
+    expect(filled.pixelCount).toBe(900 - 100);
+    expect(filled.hist.parcel).toEqual([[2, 800]]);
+    expect(filled.hist.after).toEqual([[LandCover.built, 800]]);
+    expect(fillSmallHoles(site, 4)).toBe(site); // a 4-px hole is not smaller than 4
+    const { patches } = buildPatches([site], { baseline }, opts);
+    expect(patches[0].attributes.MJ).toBeCloseTo(800 * 4, -1);
+    expect(patches[0].geometry[0]).toHaveLength(2); // outer ring and the courtyard
   });
 
   it('prefixes JCBH with region, year and quarter', () => {

@@ -6,7 +6,7 @@ import { pixelToMap } from '../geo/grid.js';
 import { ellipsoidalArea, planarCentroid, MU_PER_M2 } from '../geo/area.js';
 import { componentShape } from '../geo/shape.js';
 import { burnPolygon } from '../geo/rasterize.js';
-import { traceComponent, type Component } from '../vectorize/index.js';
+import { ringSignedArea, traceComponent, type Component } from '../vectorize/index.js';
 import {
   CHANGE_TYPE_LABELS,
   ChangeType,
@@ -97,10 +97,36 @@ export function isLinear(c: Component, rules: RulesConfig, pixelSizeM: number): 
 
 /** The component with its holes filled (the pixels inside its outer ring), for shape tests. */
 function withHolesFilled(c: Component): Component {
-  const outer = traceComponent(c)[0];
+  return withRings(c, [traceComponent(c)[0]]);
+}
+
+/**
+ * The component with its holes of fewer than `maxHolePx` pixels filled: pinholes where a roof
+ * light, a puddle or a misread pixel broke the patch are part of the site, and its area counts
+ * them. Holes that size cannot hold a reported patch (every patch has at least the smallest
+ * mapping unit), so no two patches overlap. A filled pixel's layers (parcel, township, ...) are
+ * taken as the component's majority; weighted sums stay those of the classified pixels.
+ */
+export function fillSmallHoles(c: Component, maxHolePx: number): Component {
+  const rings = traceComponent(c);
+  const kept = rings.filter((ring, i) => i === 0 || Math.abs(ringSignedArea(ring)) >= maxHolePx);
+  if (kept.length === rings.length) return c;
+  const filled = withRings(c, kept);
+  const added = filled.pixelCount - c.pixelCount;
+  const hist = Object.fromEntries(
+    Object.entries(c.hist).map(([name, pairs]) => {
+      const top = majority(pairs);
+      return [name, top ? pairs.map(([v, n]) => [v, v === top[0] ? n + added : n] as [number, number]) : pairs];
+    }),
+  );
+  return { ...filled, hist };
+}
+
+/** The component's pixels inside the given rings (outer ring, then the holes to keep). */
+function withRings(c: Component, rings: ReturnType<typeof traceComponent>): Component {
   const win = c.bbox;
   const mask = new Uint8Array(win.width * win.height);
-  burnPolygon([outer], 1, win, mask);
+  burnPolygon(rings, 1, win, mask);
   const runs: number[] = [];
   let count = 0;
   for (let y = 0; y < win.height; y++) {
@@ -170,6 +196,8 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
   const cropland = new Set(opts.rules.groups.cropland);
   const dropped: Record<DropReason, number> = { below_minimum_area: 0, whole_parcel_tillage: 0, field_edge_tillage: 0, soft_outline: 0, cover_not_of_rule: 0, not_part_of_a_site: 0 };
   const candidates: { c: Component; patch: Patch; code: number }[] = [];
+  const units = Object.values(opts.minArea).filter((v) => v > 0);
+  const smallestUnitPx = units.length ? Math.floor(Math.min(...units) / (opts.pixelSizeM * opts.pixelSizeM)) : 0;
   for (const c of components) {
     let type: ChangeTypeName | 'transition';
     let label: string;
@@ -220,7 +248,9 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
       xzdl = landCoverName(t.after);
       label = `${qsdl}→${xzdl}`;
     }
-    const pixelPoly = traceComponent(c);
+    // Pinholes are part of the site (see fillSmallHoles).
+    const site = fillSmallHoles(c, smallestUnitPx);
+    const pixelPoly = traceComponent(site);
     const mapPoly: PolygonCoords = pixelPoly.map((ring) => ring.map(([x, y]) => pixelToMap(opts.grid.transform, x, y)));
     const lonLatPoly: PolygonCoords = mapPoly.map((ring) => ring.map(([x, y]) => toLonLat(x, y)));
     const area = ellipsoidalArea(lonLatPoly);
@@ -228,23 +258,23 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
       dropped.below_minimum_area++;
       continue;
     }
-    const perPixel = area / c.pixelCount;
+    const perPixel = area / site.pixelCount;
     const [cx, cy] = planarCentroid(mapPoly);
     const [lon, lat] = toLonLat(cx, cy);
-    const parcel = majority(c.hist.parcel)?.[0];
+    const parcel = majority(site.hist.parcel)?.[0];
     let croplandPx = 0;
-    for (const [idx, n] of c.hist.parcel ?? []) if (cropland.has(prop(layers.baseline, idx, 'DLBM') ?? '')) croplandPx += n;
-    const pbfPx = countOf(c.hist.pbf, 1);
+    for (const [idx, n] of site.hist.parcel ?? []) if (cropland.has(prop(layers.baseline, idx, 'DLBM') ?? '')) croplandPx += n;
+    const pbfPx = countOf(site.hist.pbf, 1);
     let approval: string | null = null;
     for (const rule of opts.legality) {
       if (!rule.types.includes(type)) continue;
-      const inside = majority((c.hist[rule.layer] ?? []).filter(([v]) => v !== 0));
-      if (inside && inside[1] / c.pixelCount >= rule.minCoverage) {
+      const inside = majority((site.hist[rule.layer] ?? []).filter(([v]) => v !== 0));
+      if (inside && inside[1] / site.pixelCount >= rule.minCoverage) {
         approval = prop(layers[rule.layer], inside[0], rule.numberField);
         if (approval) break;
       }
     }
-    const township = majority((c.hist.township ?? []).filter(([v]) => v !== 0))?.[0];
+    const township = majority((site.hist.township ?? []).filter(([v]) => v !== 0))?.[0];
     const attributes: PatchAttributes = {
       JCBH: '',
       TBLX: type,
@@ -270,11 +300,11 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
       HF: approval !== null,
       SFJBNT: pbfPx > 0,
       ZXD: Math.round(((c.sums.conf ?? 0) / c.pixelCount) * 100) / 100,
-      pixelCount: c.pixelCount,
+      pixelCount: site.pixelCount,
       chipBefore: null,
       chipAfter: null,
     };
-    candidates.push({ c, code, patch: { geometry: [mapPoly], geometryLonLat: [lonLatPoly], attributes } });
+    candidates.push({ c: site, code, patch: { geometry: [mapPoly], geometryLonLat: [lonLatPoly], attributes } });
   }
   candidates.sort((a, b) => b.patch.attributes.WD - a.patch.attributes.WD || a.patch.attributes.JD - b.patch.attributes.JD);
   const prefix = jcbhPrefix(opts.regionCode, opts.afterDate);
