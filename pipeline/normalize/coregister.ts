@@ -65,9 +65,9 @@ export function estimateShift(pairs: readonly { b: RasterBlock; a: RasterBlock }
   return result;
 }
 
-/** The grid to read the after scene on so that it lines up with `grid` (see {@link Coregistration}). */
-export function shiftedGrid(grid: Grid, shift: Pick<Coregistration, 'dx' | 'dy'>): Grid {
-  if (!shift.dx && !shift.dy) return grid;
+/** The grid to read the after scene on so that it lines up with `grid` (see {@link Coregistration}); a plan from before co-registration has none. */
+export function shiftedGrid(grid: Grid, shift: Pick<Coregistration, 'dx' | 'dy'> | undefined): Grid {
+  if (!shift || (!shift.dx && !shift.dy)) return grid;
   const [x0, a, b, y0, d, e] = grid.transform;
   return { ...grid, transform: [x0 + shift.dx * a + shift.dy * b, a, b, y0 + shift.dx * d + shift.dy * e, d, e] };
 }
