@@ -107,8 +107,7 @@ function withHolesFilled(c: Component): Component {
  * mapping unit), so no two patches overlap. A filled pixel's layers (parcel, township, ...) are
  * taken as the component's majority; weighted sums stay those of the classified pixels.
  */
-export function fillSmallHoles(c: Component, maxHolePx: number): Component {
-  const rings = traceComponent(c);
+export function fillSmallHoles(c: Component, maxHolePx: number, rings = traceComponent(c)): Component {
   const kept = rings.filter((ring, i) => i === 0 || Math.abs(ringSignedArea(ring)) >= maxHolePx);
   if (kept.length === rings.length) return c;
   const filled = withRings(c, kept);
@@ -249,8 +248,9 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
       label = `${qsdl}→${xzdl}`;
     }
     // Pinholes are part of the site (see fillSmallHoles).
-    const site = fillSmallHoles(c, smallestUnitPx);
-    const pixelPoly = traceComponent(site);
+    const rings = traceComponent(c);
+    const site = fillSmallHoles(c, smallestUnitPx, rings);
+    const pixelPoly = site === c ? rings : traceComponent(site);
     const mapPoly: PolygonCoords = pixelPoly.map((ring) => ring.map(([x, y]) => pixelToMap(opts.grid.transform, x, y)));
     const lonLatPoly: PolygonCoords = mapPoly.map((ring) => ring.map(([x, y]) => toLonLat(x, y)));
     const area = ellipsoidalArea(lonLatPoly);
