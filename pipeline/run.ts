@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DetectConfig } from '../config/index.js';
 import { loadVectorLayer, burnLayer, type VectorLayer } from './baseline/vectors.js';
-import { BaselineGroup, compileRules, detectChangesInWindow, isLandClass } from './change/index.js';
+import { BaselineGroup, compileRules, detectChangesInWindow, isLandClass, weakRuleCodes } from './change/index.js';
 import { outlineEdges } from './change/outline-edges.js';
 import { estimateShift, NO_SHIFT, shiftedGrid, type Coregistration } from './normalize/coregister.js';
 import { checkBands, createClassifier, loadModel, resolveModelDir, type Classifier, type LoadedModel } from './classify/index.js';
@@ -442,7 +442,7 @@ export async function finishRun(plan: RunPlan, res: RunResources, tileResults: r
       const merged = mergeTiles(ordered.map((r) => r.components));
       if (mode !== 'baseline') return merged;
       const rules = config.rules.transitions;
-      const oneSite = mergeSameType(merged, new Map(rules.map((t, i) => [i + 1, t.type])), new Set(rules.flatMap((t, i) => (t.standalone === true ? [] : [i + 1]))));
+      const oneSite = mergeSameType(merged, new Map(rules.map((t, i) => [i + 1, t.type])), weakRuleCodes(config.rules));
       return joinTouching(oneSite, joiningCodes, config.rules.joinMaxRatio);
     });
     const built = await clock.time('patches', () =>

@@ -96,7 +96,7 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
     cloudGrowPx,
     openingPx: rules.openingPx,
     closingPx: mode === 'baseline' ? closingPx : [],
-    weakCodes: new Set(mode === 'baseline' ? rules.transitions.flatMap((t, i) => (t.standalone === true ? [] : [i + 1])) : []),
+    weakCodes: mode === 'baseline' ? weakRuleCodes(rules) : new Set(),
     minConfidence: rules.minConfidence,
     edges: { rings: rules.mixedEdgeRings, minContrast: rules.mixedEdgeMinContrast, minFraction: rules.mixedEdgeMinFraction, seedMinPx: seedMinPx(rules, mode, pixelSizeM, minAreaM2) },
     // The neighbourhoods chain: shadow opening, then the cloud buffer, then the mis-registration
@@ -107,6 +107,11 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
       OUTLINE_REACH_PX,
     ),
   };
+}
+
+/** Codes (1-based rule indices) of rules that are no site of their own everywhere (`standalone` not true). */
+export function weakRuleCodes(rules: RulesConfig): Set<number> {
+  return new Set(rules.transitions.flatMap((t, i) => (t.standalone === true ? [] : [i + 1])));
 }
 
 /** Pixels a change of each code must have, as classified, for its edges to grow: its smallest mapping unit. */
