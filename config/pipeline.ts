@@ -33,6 +33,12 @@ export const TransitionRuleSchema = z
       .union([z.boolean(), z.literal('inside-field')])
       .default(true)
       .describe('false: a patch of this rule is reported only as part of a site it joins (bare soil beside a new building is its yard). "inside-field": alone, it is reported only where it cuts into a field, i.e. its outline does not follow field edges the before image showed (bare soil inside a crop is dug; a field bare to its edges was harvested or ploughed). Either way other rules\' closing may claim its pixels'),
+    minBrightening: z
+      .number()
+      .min(0.05)
+      .max(1)
+      .optional()
+      .describe('The pixel must be brighter than every before-date pixel within rules.misregistrationPx by at least this share: (Σa − Σb) / ((Σa + Σb) / 2) over all bands, the after date normalised onto the before date. Required when the rule keeps a class (before and after share a class): the change is then in the material, not the class'),
     typeByMajorityAfter: z
       .record(z.string(), changeType)
       .optional()
@@ -59,6 +65,13 @@ const defaultTransitions: z.input<typeof TransitionRuleSchema>[] = [
   },
   { name: 'soil', before: ['herbaceous', 'bare'], after: ['disturbed'], type: 'occupation_soil', joinsNeighbours: true },
   { name: 'yard', before: ['herbaceous'], after: ['bare'], type: 'occupation_soil', joinsNeighbours: true, standalone: 'inside-field' },
+  // Bare soil dug, scraped or covered with fill inside a bare field: it stays "bare", but subsoil
+  // and fill hold less organic matter than the topsoil they replace and are brighter (Stoner &
+  // Baumgardner 1981; the same reading as the absolute "disturbed" class, here relative to the
+  // field's own soil, so it holds for any calibration). Darkening is left out: between two dates
+  // it is mostly rain, irrigation or a cloud shadow's penumbra. A field worked as a whole
+  // brightens as much, but its outline then follows its edges or fades into the rest of it.
+  { name: 'regraded', before: ['bare'], after: ['bare'], type: 'occupation_soil', joinsNeighbours: true, standalone: 'inside-field', minBrightening: 0.25 },
   {
     name: 'woody',
     before: ['herbaceous', 'bare'],

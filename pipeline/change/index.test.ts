@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RulesSchema } from '../../config/pipeline.js';
-import { LandCover, type LandCoverBlock, type Window } from '../types.js';
-import { BaselineGroup, compileRules, decodeTransition, detectChanges, transitionCode } from './index.js';
+import { LandCover, type LandCoverBlock, type RasterBlock, type Window } from '../types.js';
+import { BaselineGroup, compileRules, decodeTransition, detectChanges, detectChangesInWindow, transitionCode } from './index.js';
 
 const W = 40;
 const H = 30;
@@ -133,6 +133,45 @@ describe('detectChanges (baseline mode)', () => {
     });
     const codes = detectChanges({ read, core, before, after, baselineGroup: cropland }, opened);
     expect(count(codes, impervious)).toBe(30);
+  });
+
+  describe('bare soil brightened inside a bare field (a rule keeping its class)', () => {
+    const regraded = RulesSchema.parse({}).transitions.findIndex((t) => t.name === 'regraded') + 1;
+    /** Four-band soil at `base` reflectance, scaled by `gain` inside the rectangles. */
+    const soil = (base: number, ...rects: [x0: number, y0: number, w: number, h: number, gain: number][]): RasterBlock => {
+      const data = [0.8, 1, 1.2, 1.5].map((k) => new Float32Array(W * H).fill(base * k));
+      for (const [x0, y0, w, h, gain] of rects)
+        for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) for (const band of data) band[y * W + x] *= gain;
+      return { window: read, bandNames: ['blue', 'green', 'red', 'nir'], data, valid: new Uint8Array(W * H).fill(1) };
+    };
+    const bare = cover(LandCover.bare);
+    const run = (before: RasterBlock, after: RasterBlock) => detectChangesInWindow({ read, core, before: bare, after: bare, baselineGroup: cropland, reflectance: { before, after } }, rules);
+
+    it('reports soil ≥ 25 % brighter than every before pixel within the mis-registration reach', () => {
+      const { codes, faint } = run(soil(0.1), soil(0.1, [10, 10, 6, 5, 1.4]));
+      expect(count(codes, regraded)).toBe(30);
+      expect(codes[12 * W + 12]).toBe(regraded);
+      expect(count(faint, 1)).toBe(0);
+    });
+
+    it('marks soil brightened by half the threshold as faint, and reports neither darkening nor a shifted bright spot', () => {
+      const { codes, faint } = run(soil(0.1), soil(0.1, [10, 10, 6, 5, 1.2]));
+      expect(count(codes, regraded)).toBe(0);
+      expect(count(faint, 1)).toBe(30);
+      expect(count(run(soil(0.1), soil(0.1, [10, 10, 6, 5, 0.6])).codes, regraded)).toBe(0);
+      // A bright spot moved by one pixel (mis-registration) is no brighter than its old place.
+      expect(count(run(soil(0.1, [10, 10, 6, 5, 1.5]), soil(0.1, [11, 11, 6, 5, 1.5])).codes, regraded)).toBe(0);
+    });
+
+    it('needs reflectance: without it no change of material within a class is reported', () => {
+      const codes = detectChanges({ read, core, before: bare, after: bare, baselineGroup: cropland }, rules);
+      expect(count(codes, regraded)).toBe(0);
+    });
+
+    it('refuses a rule keeping its class without a brightening threshold, naming the field', () => {
+      const bad = RulesSchema.parse({ transitions: [{ name: 'same', before: ['bare'], after: ['bare'], type: 'occupation_soil' }] });
+      expect(() => compileRules(bad, 'baseline', 2)).toThrow(/"same"\) keeps the class bare: it needs minBrightening/);
+    });
   });
 
   it('refuses a table where two rules claim the same transition', () => {

@@ -33,6 +33,8 @@ export interface CompiledRules {
   readonly openingPx: number;
   /** Closing radius per rule (index = code − 1), baseline mode. */
   readonly closingPx: readonly number[];
+  /** Smallest relative brightening per rule (index = code − 1; 0 = none), baseline mode. */
+  readonly minBrightening: readonly number[];
   /** Codes of rules that are no site of their own (yards): other codes' closing may claim them. */
   readonly weakCodes: ReadonlySet<number>;
   readonly minConfidence: number;
@@ -67,6 +69,9 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
   const table = new Uint8Array(16 * 16);
   if (mode === 'baseline') {
     rules.transitions.forEach((t, i) => {
+      const kept = t.before.find((b) => t.after.includes(b));
+      if (kept && t.minBrightening === undefined)
+        throw new RuleError('RULE_INVALID', `rules.transitions[${i}] ("${t.name}") keeps the class ${kept}: it needs minBrightening, or every ${kept} pixel would be a change`, { field: `rules.transitions[${i}].minBrightening` });
       for (const b of t.before)
         for (const a of t.after) {
           const k = code(b) * 16 + code(a);
@@ -96,6 +101,7 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
     cloudGrowPx,
     openingPx: rules.openingPx,
     closingPx: mode === 'baseline' ? closingPx : [],
+    minBrightening: mode === 'baseline' ? rules.transitions.map((t) => t.minBrightening ?? 0) : [],
     weakCodes: mode === 'baseline' ? weakRuleCodes(rules) : new Set(),
     minConfidence: rules.minConfidence,
     edges: { rings: rules.mixedEdgeRings, minContrast: rules.mixedEdgeMinContrast, minFraction: rules.mixedEdgeMinFraction, seedMinPx: seedMinPx(rules, mode, pixelSizeM, minAreaM2) },
@@ -156,7 +162,7 @@ export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uin
  * the pixels seen clearly on both dates (land cover on both, no cloud or shadow mask): where a
  * change stops at an unclear pixel, nobody knows where it really ends.
  */
-export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRules): { codes: Uint8Array; clear: Uint8Array } {
+export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRules): { codes: Uint8Array; clear: Uint8Array; faint: Uint8Array } {
   const { read, before, after } = input;
   const w = read.width;
   const h = read.height;
@@ -202,17 +208,31 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
     masked[p] |= shadow[p] | (beforeClasses[p] === LandCover.cloud || afterClasses[p] === LandCover.cloud ? 1 : 0);
   }
   const seenBefore = rules.misregistrationPx > 0 ? neighbourhoodClassMask(beforeClasses, w, h, rules.misregistrationPx) : null;
+  const brightening = input.reflectance && rules.minBrightening.some((v) => v > 0) ? brighteningFrom(input.reflectance.before, input.reflectance.after, w, h, rules.misregistrationPx) : null;
   const codes = new Uint8Array(n);
+  // Pixels of a brightening rule's class pair that brightened by at least half its threshold:
+  // a change that fades out into them rather than ending is part of something wider (patches/).
+  const faint = new Uint8Array(n);
   for (let p = 0; p < n; p++) {
     if (masked[p]) continue;
     const b = beforeClasses[p];
     const a = afterClasses[p];
-    if (b === 0 || a === 0 || b > MAX_LAND_CLASS || a > MAX_LAND_CLASS || a === b) continue;
+    if (b === 0 || a === 0 || b > MAX_LAND_CLASS || a > MAX_LAND_CLASS) continue;
     if (input.baselineGroup && input.baselineGroup[p] !== BaselineGroup.cropland) continue;
+    // Diagonal entries (a class kept) exist only for rules with a brightening threshold (compileRules).
     const c = rules.table[b * 16 + a];
     if (!c) continue;
     if (before.confidence[p] < rules.minConfidence || after.confidence[p] < rules.minConfidence) continue;
-    if (seenBefore && seenBefore[p] & (1 << a)) continue;
+    if (a !== b && seenBefore && seenBefore[p] & (1 << a)) continue;
+    const minChange = rules.minBrightening[c - 1] ?? 0;
+    // Without reflectance a change of material within a class cannot be shown.
+    if (minChange > 0) {
+      const change = brightening ? brightening(p) : 0;
+      if (change < minChange) {
+        if (change >= minChange / 2) faint[p] = 1;
+        continue;
+      }
+    }
     codes[p] = c;
   }
   let cleaned: Uint8Array = codes;
@@ -232,7 +252,40 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
   }
   const clear = new Uint8Array(n);
   for (let p = 0; p < n; p++) clear[p] = !masked[p] && isLandClass(beforeClasses[p]) && isLandClass(afterClasses[p]) ? 1 : 0;
-  return { codes: cleaned, clear };
+  for (let p = 0; p < n; p++) if (cleaned[p]) faint[p] = 0;
+  return { codes: cleaned, clear, faint };
+}
+
+/**
+ * How much brighter pixel p is on the after date than the brightest before-date pixel within
+ * `reachPx` (the mis-registration allowance), as (Σa − Σb) / ((Σa + Σb) / 2) over the bands both
+ * dates have: a pixel merely shifted onto a brighter neighbour's place has not brightened. Pixels
+ * without data on either date give 0.
+ */
+function brighteningFrom(before: RasterBlock, after: RasterBlock, w: number, h: number, reachPx: number): (p: number) => number {
+  const bands = before.bandNames.filter((b) => after.bandNames.includes(b));
+  const sumOf = (img: RasterBlock) => {
+    const planes = bands.map((b) => img.data[img.bandNames.indexOf(b)]);
+    const sum = new Float64Array(w * h);
+    for (const plane of planes) for (let p = 0; p < sum.length; p++) sum[p] += plane[p];
+    return sum;
+  };
+  const B = sumOf(before);
+  const A = sumOf(after);
+  return (p) => {
+    if (!after.valid[p] || bands.length === 0) return 0;
+    const x = p % w;
+    const y = (p - x) / w;
+    let brightest = -Infinity;
+    for (let yy = Math.max(0, y - reachPx); yy <= Math.min(h - 1, y + reachPx); yy++)
+      for (let xx = Math.max(0, x - reachPx); xx <= Math.min(w - 1, x + reachPx); xx++) {
+        const q = yy * w + xx;
+        if (!before.valid[q]) return 0;
+        brightest = Math.max(brightest, B[q]);
+      }
+    const mean = (A[p] + brightest) / 2;
+    return mean > 0 ? (A[p] - brightest) / mean : 0;
+  };
 }
 
 /** Geodesic growth of `mask`, one pixel per step and only into `through` pixels: stays local (halo-bound). */

@@ -46,19 +46,30 @@ export interface OutlineEvidence {
   readonly priorEdges: Float32Array;
   /** Of those, steps on an edge in the after image. */
   readonly sharpEdges: Float32Array;
+  /** Of those, steps onto a fainter change of the same kind (`faint`, 1 px or 2 px out). */
+  readonly fadingSteps: Float32Array;
 }
 
 /**
  * Outline evidence over the core window. `codes` (change codes, 0 = none), `clear` (1 where both
  * dates were seen clearly) and both images share the read window; the core lies inside it.
  */
-export function outlineEdges(codes: Uint8Array, clear: Uint8Array, read: Window, core: Window, images: { before: RasterBlock; after: RasterBlock }, opts: EdgeTestOptions): OutlineEvidence {
+export function outlineEdges(
+  codes: Uint8Array,
+  clear: Uint8Array,
+  read: Window,
+  core: Window,
+  images: { before: RasterBlock; after: RasterBlock },
+  opts: EdgeTestOptions,
+  faint?: Uint8Array,
+): OutlineEvidence {
   const w = read.width;
   const h = read.height;
   const size = core.width * core.height;
   const steps = new Float32Array(size);
   const priorEdges = new Float32Array(size);
   const sharpEdges = new Float32Array(size);
+  const fadingSteps = new Float32Array(size);
   const dx0 = core.col - read.col;
   const dy0 = core.row - read.row;
   const samplers = [images.before, images.after].map((img) => new StepSampler(img, w, h));
@@ -82,10 +93,12 @@ export function outlineEdges(codes: Uint8Array, clear: Uint8Array, read: Window,
         steps[k]++;
         if (samplers[0].isEdge(opts)) priorEdges[k]++;
         if (samplers[1].isEdge(opts)) sharpEdges[k]++;
+        // The sampler checked that p + OUT·d lies in the window.
+        if (faint && (faint[qy * w + qx] || faint[(y + OUT * uy) * w + x + OUT * ux])) fadingSteps[k]++;
       }
     }
   }
-  return { steps, priorEdges, sharpEdges };
+  return { steps, priorEdges, sharpEdges, fadingSteps };
 }
 
 /** The four 3×3 samples of one outline step in one image, and the edge test on them. */

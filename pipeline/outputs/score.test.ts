@@ -24,7 +24,7 @@ describe('scorePatches', () => {
     const s = scorePatches([det('d1', rect(0, 0, 10, 10))], [planted('p1', rect(0, 0, 10, 10))], opts);
     expect(s.iouThreshold).toBe(0.3);
     expect(s.byType).toEqual({
-      occupation_building: { planted: 1, detected: 1, matched: 1, recall: 1, precision: 1, meanAreaRatio: 1, maxAreaError: 0, legalPlanted: 0, legalMatchedAsLegal: 0 },
+      occupation_building: { planted: 1, detected: 1, matched: 1, recall: 1, precision: 1, meanAreaRatio: 1, maxAreaError: 0, legalPlanted: 0, legalMatchedAsLegal: 0, missed: [], matches: [{ planted: 'p1', detected: 'd1', iou: 1, areaRatio: 1 }] },
     });
     expect(s.falsePatches).toEqual([]);
     expect(s.hardCaseFalsePatches).toBe(0);
@@ -117,7 +117,8 @@ describe('scorePatches', () => {
       opts,
     );
     expect(s.byType.occupation_building).toMatchObject({ planted: 3, matched: 3, legalPlanted: 2, legalMatchedAsLegal: 1 });
-    expect(s.byType.outflow_greenhouse).toMatchObject({ planted: 1, matched: 0, legalPlanted: 1, legalMatchedAsLegal: 0 });
+    expect(s.byType.outflow_greenhouse).toMatchObject({ planted: 1, matched: 0, legalPlanted: 1, legalMatchedAsLegal: 0, missed: ['legal-undetected'] });
+    expect(s.byType.occupation_building.matches.map((m) => m.planted)).toEqual(['legal-ok', 'legal-missed-flag', 'illegal']);
     expect(s.legalReportedAsLegal).toEqual({ planted: 3, correct: 1 });
   });
 

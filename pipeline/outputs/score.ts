@@ -50,6 +50,10 @@ export interface TypeScore {
   legalPlanted: number;
   /** Legal planted changes matched by a detection reported legal. */
   legalMatchedAsLegal: number;
+  /** Planted changes not matched by any detection of this type. */
+  missed: string[];
+  /** Each match: planted and detected IDs, IoU and detected / planted area. */
+  matches: { planted: string; detected: string; iou: number; areaRatio: number }[];
 }
 
 /** A detection that matched no planted change. */
@@ -219,12 +223,19 @@ export function scorePatches(detected: readonly ScoredPatch[], truth: readonly T
     let maxErr = 0;
     let legalPlanted = 0;
     let legalOk = 0;
+    const missed: string[] = [];
+    const matches: TypeScore['matches'] = [];
+    const iouOf = new Map(pairs.map((x) => [`${x.pi}:${x.di}`, x.iou]));
     P.forEach((t, pi) => {
       const di = matchOfP[pi];
       if (t.legal) legalPlanted++;
-      if (di < 0) return;
+      if (di < 0) {
+        missed.push(t.id);
+        return;
+      }
       matched++;
       const r = pp[pi].area > 0 ? dp[di].area / pp[pi].area : Infinity;
+      matches.push({ planted: t.id, detected: D[di].id, iou: round3(iouOf.get(`${pi}:${di}`)!), areaRatio: round3(r) });
       ratioSum += r;
       maxErr = Math.max(maxErr, Math.abs(r - 1));
       if (t.legal && D[di].legal) legalOk++;
@@ -244,6 +255,8 @@ export function scorePatches(detected: readonly ScoredPatch[], truth: readonly T
       maxAreaError: matched > 0 ? maxErr : null,
       legalPlanted,
       legalMatchedAsLegal: legalOk,
+      missed,
+      matches,
     };
   }
 
@@ -264,3 +277,5 @@ export function scorePatches(detected: readonly ScoredPatch[], truth: readonly T
     legalReportedAsLegal: { planted: legalPlantedAll, correct: legalCorrectAll },
   };
 }
+
+const round3 = (v: number) => Math.round(v * 1000) / 1000;

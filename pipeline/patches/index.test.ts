@@ -22,7 +22,7 @@ const layer = (name: string, features: { properties: Record<string, unknown>; po
 });
 
 /** Paints rectangles of a rule code with a given after-class into a whole-grid tile and returns merged components. */
-function components(rects: { c: number; r: number; w: number; h: number; code: number; after: number; fieldEdgeShare?: number; sharpShare?: number }[], parcelOf: (c: number, r: number) => number, approvedOf: (c: number, r: number) => number) {
+function components(rects: { c: number; r: number; w: number; h: number; code: number; after: number; fieldEdgeShare?: number; sharpShare?: number; fadingShare?: number }[], parcelOf: (c: number, r: number) => number, approvedOf: (c: number, r: number) => number) {
   const n = W * W;
   const codes = new Uint8Array(n);
   const after = new Uint8Array(n);
@@ -39,8 +39,9 @@ function components(rects: { c: number; r: number; w: number; h: number; code: n
     }
   // Outline evidence (change/outline-edges.ts) only enters as per-component sums, so every pixel
   // carries one judged step, of which `fieldEdgeShare` lies on a prior field edge and `sharpShare`
-  // (default 1) on an edge of the after image.
+  // (default 1) on an edge of the after image, and `fadingShare` onto a fainter change of its kind.
   const outlineSteps = new Float32Array(n);
+  const outlineFadingSteps = new Float32Array(n);
   const outlinePriorEdges = new Float32Array(n);
   const outlineSharpEdges = new Float32Array(n);
   for (const x of rects)
@@ -51,9 +52,10 @@ function components(rects: { c: number; r: number; w: number; h: number; code: n
         outlineSteps[r * W + c] = 1;
         outlinePriorEdges[r * W + c] = x.fieldEdgeShare ?? 0;
         outlineSharpEdges[r * W + c] = x.sharpShare ?? 1;
+        outlineFadingSteps[r * W + c] = x.fadingShare ?? 0;
       }
   const conf = new Float32Array(n).fill(0.8);
-  return mergeTiles([labelTile({ window: { col: 0, row: 0, width: W, height: W }, codes, layers: { before, after, parcel, approved, pbf, township, filings: new Uint32Array(n) }, weights: { conf, outlineSteps, outlinePriorEdges, outlineSharpEdges } })]);
+  return mergeTiles([labelTile({ window: { col: 0, row: 0, width: W, height: W }, codes, layers: { before, after, parcel, approved, pbf, township, filings: new Uint32Array(n) }, weights: { conf, outlineSteps, outlinePriorEdges, outlineSharpEdges, outlineFadingSteps } })]);
 }
 
 describe('buildPatches', () => {
@@ -155,6 +157,23 @@ describe('buildPatches', () => {
     const fill = components([{ c: 120, r: 120, w: 20, h: 20, code: code('soil'), after: LandCover.disturbed, fieldEdgeShare: 0.35 }], parcelOf, () => 0);
     expect(buildPatches(fill, { baseline }, opts).dropped.field_edge_tillage).toBe(1);
     expect(buildPatches(fill, { baseline }, { ...opts, rules: { ...rules, fieldEdgeTillage: 0 } }).patches).toHaveLength(1);
+  });
+
+  it('reports soil brightened inside a bare field where it ends at its edge, not where it fades into the rest of a worked field', () => {
+    const comps = components(
+      [
+        { c: 120, r: 20, w: 20, h: 20, code: code('regraded'), after: LandCover.bare, fadingShare: 0.1 }, // dug: ends at its edge
+        { c: 120, r: 120, w: 20, h: 20, code: code('regraded'), after: LandCover.bare, fadingShare: 0.7 }, // harrowed field, brightest part
+      ],
+      parcelOf,
+      () => 0,
+    );
+    const { patches, dropped } = buildPatches(comps, { baseline }, opts);
+    expect(patches.map((p) => [p.attributes.TBLX, p.attributes.DLBM])).toEqual([['occupation_soil', '0101']]);
+    expect(dropped.field_wide_change).toBe(1);
+    // A class change (green → bare) is not judged by how it fades: its pixels changed class.
+    const yard = components([{ c: 120, r: 120, w: 20, h: 20, code: code('yard'), after: LandCover.bare, fadingShare: 0.7 }], parcelOf, () => 0);
+    expect(buildPatches(yard, { baseline }, opts).patches).toHaveLength(1);
   });
 
   it('drops a bright patch whose outline is no edge in the after image (thin-cloud fringe), not a soft-edged pond', () => {
