@@ -78,6 +78,7 @@ const defaultTransitions: z.input<typeof TransitionRuleSchema>[] = [
     after: ['tree', 'orchard'],
     type: 'outflow_forest',
     typeByMajorityAfter: { tree: 'outflow_forest', orchard: 'outflow_orchard' },
+    closingM: 4,
   },
   { name: 'pond', before: ['herbaceous', 'bare', 'disturbed'], after: ['water'], type: 'outflow_pond' },
   { name: 'greenhouse', before: ['herbaceous', 'bare', 'disturbed'], after: ['greenhouse'], type: 'outflow_greenhouse', closingM: 4 },

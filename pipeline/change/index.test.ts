@@ -174,6 +174,22 @@ describe('detectChanges (baseline mode)', () => {
     });
   });
 
+  it('gives a gap two closings claim to the code with more pixels around it', () => {
+    // Two halves of a greenhouse 2 px apart (the path between them); crown-like pixels every
+    // 2 px on the path read as orchard. Both closings (4 m = 2 px) claim the path; film surrounds it.
+    const closing = compileRules(RulesSchema.parse({}), 'baseline', 2);
+    const rule = (name: string) => RulesSchema.parse({}).transitions.findIndex((t) => t.name === name) + 1;
+    const after = cover(LandCover.herbaceous, (set) => {
+      rect(5, 5, 8, 12, LandCover.greenhouse)(set);
+      rect(15, 5, 8, 12, LandCover.greenhouse)(set);
+      for (const [x, y] of [[13, 6], [14, 8], [13, 10], [14, 12], [13, 14]]) set(x, y, LandCover.orchard);
+    });
+    const { codes } = detectChangesInWindow({ read, core, before: cover(LandCover.herbaceous), after, baselineGroup: cropland }, closing);
+    const path = [7, 9, 11, 13].flatMap((y) => [codes[y * W + 13], codes[y * W + 14]]);
+    expect(new Set(path)).toEqual(new Set([rule('greenhouse')]));
+    expect(codes[6 * W + 13]).toBe(rule('woody'));
+  });
+
   it('refuses a table where two rules claim the same transition', () => {
     const bad = RulesSchema.parse({
       transitions: [

@@ -341,20 +341,63 @@ function smallCloudsAsBuilt(classes: Uint8Array, cloudMask: Uint8Array, w: numbe
 /**
  * Opening then closing of each code's mask on its own, so touching patches of different codes
  * don't erode each other. Closing only claims `allowed` pixels that no other code holds, or that a
- * weak code (a yard) holds.
+ * weak code (a yard) holds; a pixel two closings claim (the path between two halves of a
+ * greenhouse, read as crowns) goes to the code with more pixels around it, as classified.
  */
 function morphEachCode(codes: Uint8Array, allowed: Uint8Array, w: number, h: number, rules: CompiledRules): Uint8Array {
   const present = new Set<number>();
   for (const c of codes) if (c) present.add(c);
   const out = new Uint8Array(codes.length);
+  const claims = new Map<number, Uint8Array>();
+  // Pixels of weak codes that survived their own opening: theirs unless a closing claims them.
+  const kept = new Uint8Array(codes.length);
   const mask = new Uint8Array(codes.length);
   for (const c of [...present].sort((a, b) => a - b)) {
     for (let p = 0; p < codes.length; p++) mask[p] = codes[p] === c ? 1 : 0;
     let m = rules.openingPx > 0 ? open(mask, w, h, rules.openingPx) : mask;
     const closing = rules.closingPx[c - 1] ?? 0;
     if (closing > 0) m = close(m, w, h, closing);
-    for (let p = 0; p < codes.length; p++)
-      if (m[p] && !out[p] && (codes[p] === c || ((codes[p] === 0 || rules.weakCodes.has(codes[p])) && allowed[p]))) out[p] = c;
+    const claim = new Uint8Array(codes.length);
+    const weak = rules.weakCodes.has(c);
+    for (let p = 0; p < codes.length; p++) {
+      if (!m[p]) continue;
+      if (codes[p] === c) (weak ? kept : out)[p] = c;
+      else if ((codes[p] === 0 || rules.weakCodes.has(codes[p])) && allowed[p]) claim[p] = 1;
+    }
+    if (closing > 0) claims.set(c, claim);
+  }
+  const radius = Math.max(0, ...rules.closingPx);
+  for (let p = 0; p < codes.length; p++) {
+    if (out[p]) continue;
+    out[p] = kept[p];
+    let best = 0;
+    let contested = false;
+    for (const [c, claim] of claims)
+      if (claim[p]) {
+        contested = best !== 0;
+        best = best || c;
+      }
+    if (best) out[p] = contested ? majorityAround(codes, w, h, p, radius, claims) : best;
   }
   return out;
+}
+
+/** The claiming code with the most pixels, as classified, within `radius` of p (ties: the lower code). */
+function majorityAround(codes: Uint8Array, w: number, h: number, p: number, radius: number, claims: ReadonlyMap<number, Uint8Array>): number {
+  const x = p % w;
+  const y = (p - x) / w;
+  const counts = new Map<number, number>();
+  for (let yy = Math.max(0, y - radius); yy <= Math.min(h - 1, y + radius); yy++)
+    for (let xx = Math.max(0, x - radius); xx <= Math.min(w - 1, x + radius); xx++) {
+      const c = codes[yy * w + xx];
+      if (c && claims.get(c)?.[p]) counts.set(c, (counts.get(c) ?? 0) + 1);
+    }
+  let best = 0;
+  let most = -1;
+  for (const [c, n] of [...counts].sort((a, b) => a[0] - b[0]))
+    if (n > most) {
+      best = c;
+      most = n;
+    }
+  return best;
 }

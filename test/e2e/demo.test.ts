@@ -33,39 +33,27 @@ describe('demo county end to end', () => {
   }, 600_000);
 
   // Floors the default model holds today (seed 20261123); they guard against regressions. The
-  // issue's acceptance (recall ≥ 0.95, precision ≥ 0.90 per type, areas within 10 %, ≤ 1 false
-  // patch, every legal change legal) is NOT met yet: the rules reach it on true land cover
-  // (oracle.test.ts); with the knowledge-based model a few roads, orchards and stands are read as
-  // the crop they replaced, and moist dug ground on a field already bare is not seen.
-  it('finds most planted changes with the default model (regression floor)', () => {
+  // issue's acceptance is met but for areas: every planted change is found, none falsely, every
+  // legal one legal, but 13 of 42 matched areas are 10–55 % off (the rules reach it on true land
+  // cover, oracle.test.ts): sites' soil verges, a white roof read as cloud, the brightest core
+  // of dug ground, stands and orchards whose crowns are read only in part.
+  it('finds every planted change with the default model (regression floor)', () => {
     const score = result.summary.score!;
-    let planted = 0;
-    let matched = 0;
-    let detected = 0;
     for (const type of CHANGE_TYPE_NAMES.filter((t) => t !== 'outflow_grass')) {
       const s = score.byType[type];
       expect(s, type).toBeDefined();
       expect(s.planted, type).toBeGreaterThanOrEqual(4);
+      expect(s.recall, `${type} recall`).toBeGreaterThanOrEqual(0.95);
       expect(s.precision, `${type} precision`).toBeGreaterThanOrEqual(0.9);
-      planted += s.planted;
-      matched += s.matched;
-      detected += s.detected;
-    }
-    for (const type of ['occupation_building', 'occupation_road', 'outflow_orchard', 'outflow_forest', 'outflow_pond', 'outflow_greenhouse'] as const) {
-      const s = score.byType[type];
-      expect(s.recall, type).toBeGreaterThanOrEqual(0.8);
       // Mixed boundary pixels are counted (change/edges.ts): matched areas are no longer a ring short.
       expect(s.meanAreaRatio!, `${type} area`).toBeGreaterThanOrEqual(0.82);
       expect(s.meanAreaRatio!, `${type} area`).toBeLessThanOrEqual(1.1);
     }
-    expect(score.byType.occupation_soil.recall).toBeGreaterThanOrEqual(0.8);
-    expect(matched / planted).toBeGreaterThanOrEqual(0.9);
-    expect(matched / detected).toBeGreaterThanOrEqual(0.9);
     expect(score.hardCaseFalsePatches).toBeLessThanOrEqual(1);
-    expect(score.legalReportedAsLegal.correct).toBeGreaterThanOrEqual(4);
+    expect(score.legalReportedAsLegal.correct).toBe(score.legalReportedAsLegal.planted);
   });
 
-  it.fails('meets the pipeline issue acceptance with the default model (known gap: classifier)', () => {
+  it.fails('meets the pipeline issue acceptance with the default model (known gap: areas)', () => {
     const score = result.summary.score!;
     for (const type of CHANGE_TYPE_NAMES.filter((t) => t !== 'outflow_grass')) {
       expect(score.byType[type].recall, `${type} recall`).toBeGreaterThanOrEqual(0.95);
