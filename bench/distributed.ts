@@ -8,7 +8,8 @@
  * planning and tiles read imagery. Redis: FARMWATCH_REDIS_URL or 127.0.0.1:6379 (own key prefix).
  * Environment: FW_BENCH_DIST_SIZE (default 10000), FW_BENCH_DIST_WORKERS (default "1,2"),
  * FW_BENCH_DIST_CONCURRENCY (tile jobs in flight per worker, default 2), FW_BENCH_WORKER_NODE_ARGS (node flags
- * for the worker processes, e.g. --single-threaded-gc).
+ * for the worker processes, e.g. --single-threaded-gc), FW_BENCH_DIST_PIN=1 (worker i runs on core i alone, with
+ * taskset: one core per worker, as containers with a 1-CPU limit; the S3 server and Redis float).
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { Queues } from '../workers/queues.js';
 const size = Number(process.env.FW_BENCH_DIST_SIZE ?? 10000);
 const workerCounts = (process.env.FW_BENCH_DIST_WORKERS ?? '1,2').split(',').map(Number);
 const concurrency = process.env.FW_BENCH_DIST_CONCURRENCY ?? '2';
+const pin = Boolean(process.env.FW_BENCH_DIST_PIN);
 const root = packageRoot();
 const redisUrl = process.env.FARMWATCH_REDIS_URL || 'redis://127.0.0.1:6379';
 const BUCKET = 'bench';
@@ -74,8 +76,11 @@ async function blockBytes(file: string, windows: readonly Window[]): Promise<num
   }
 }
 
-function startWorkerProc(prefix: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, [...(process.env.FW_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), join(root, 'dist', 'cli', 'main.js'), 'worker', '--redis', redisUrl, '--prefix', prefix, '--concurrency', concurrency, '--classify-threads', '1'], {
+/** Worker `index` as a process, on core `index` alone when FW_BENCH_DIST_PIN is set (a container with a 1-CPU limit). */
+function startWorkerProc(prefix: string, env: Record<string, string>, index: number) {
+  const args = [...(process.env.FW_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), join(root, 'dist', 'cli', 'main.js'), 'worker', '--redis', redisUrl, '--prefix', prefix, '--concurrency', concurrency, '--classify-threads', '1'];
+  const [cmd, argv] = pin ? ['taskset', ['-c', String(index % cpus().length), process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(cmd, argv, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -120,7 +125,7 @@ try {
   const rates: Record<number, number> = {};
   const stageRows: Record<string, Record<string, number>> = {};
   for (const n of workerCounts) {
-    const workers = Array.from({ length: n }, () => startWorkerProc(prefix, env));
+    const workers = Array.from({ length: n }, (_, i) => startWorkerProc(prefix, env, i));
     await Promise.all(workers.map((w) => new Promise<void>((res) => {
       const t = setInterval(() => {
         if (w.lines.some((l) => l.msg === 'worker ready')) {
@@ -198,7 +203,7 @@ try {
   console.log('stage seconds summed over tiles (summary.json):');
   console.table(stageRows);
   console.log(`machine load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (other processes share the cores)`);
-  if (rates[1] && rates[2]) console.log(`two workers / one worker: ${(rates[2] / rates[1]).toFixed(2)}× (each worker process: ${concurrency} tile job(s) in flight, 1 classifier thread)`);
+  if (rates[1] && rates[2]) console.log(`two workers / one worker: ${(rates[2] / rates[1]).toFixed(2)}× (each worker process: ${concurrency} tile job(s) in flight, 1 classifier thread${pin ? ', pinned to one core' : ''})`);
   const files = await Promise.all([m.files.before, m.files.after].map((f) => stat(join(dir, f))));
   console.log(`whole scenes: ${((files[0].size + files[1].size) / 1e6).toFixed(0)} MB. "needed": the blocks under every tile's read window (core + halo, overlaps counted per tile), what a ranged reader without a cache fetches; "core": the blocks under the tile cores only (each once) — the workers' block caches save part of the halo overlap`);
 } finally {
