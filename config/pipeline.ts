@@ -154,7 +154,7 @@ export const RulesSchema = z
       .min(0)
       .max(1)
       .default(0.3)
-      .describe('A patch of a sharpOutlineTypes type must be a sharp edge in the after image along at least this share of its judged outline (change/outline-edges.ts): new roofs, film and pavement end within a pixel or two (≈ 0.4–0.9 measured on the sample counties); the fringe of a thin cloud or haze, which pixel by pixel reads as film or concrete, fades over tens of metres (≈ 0–0.3) (0 disables)'),
+      .describe('A patch of a sharpOutlineTypes type must be a sharp edge in the after image along at least this share of its judged outline (change/outline-edges.ts): new roofs, film and pavement end within a pixel or two (≈ 0.4–0.9 measured on the sample counties); the fringe of a thin cloud or haze, which pixel by pixel reads as film or concrete, fades over tens of metres (≈ 0–0.3). The same holds for changes no class change vouches for: rules with minBrightening and, without a baseline, every transition (a classifier boundary cut through a field that changed as a whole is no edge) (0 disables)'),
     sharpOutlineTypes: z
       .array(changeType)
       .default(['occupation_building', 'occupation_road', 'outflow_greenhouse'])

@@ -162,7 +162,7 @@ export function detectChanges(input: ChangeTileInput, rules: CompiledRules): Uin
  * the pixels seen clearly on both dates (land cover on both, no cloud or shadow mask): where a
  * change stops at an unclear pixel, nobody knows where it really ends.
  */
-export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRules): { codes: Uint8Array; clear: Uint8Array; faint: Uint8Array } {
+export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRules): { codes: Uint8Array; clear: Uint8Array } {
   const { read, before, after } = input;
   const w = read.width;
   const h = read.height;
@@ -210,9 +210,6 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
   const seenBefore = rules.misregistrationPx > 0 ? neighbourhoodClassMask(beforeClasses, w, h, rules.misregistrationPx) : null;
   const brightening = input.reflectance && rules.minBrightening.some((v) => v > 0) ? brighteningFrom(input.reflectance.before, input.reflectance.after, w, h, rules.misregistrationPx) : null;
   const codes = new Uint8Array(n);
-  // Pixels of a brightening rule's class pair that brightened by at least half its threshold:
-  // a change that fades out into them rather than ending is part of something wider (patches/).
-  const faint = new Uint8Array(n);
   for (let p = 0; p < n; p++) {
     if (masked[p]) continue;
     const b = beforeClasses[p];
@@ -226,13 +223,7 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
     if (a !== b && seenBefore && seenBefore[p] & (1 << a)) continue;
     const minChange = rules.minBrightening[c - 1] ?? 0;
     // Without reflectance a change of material within a class cannot be shown.
-    if (minChange > 0) {
-      const change = brightening ? brightening(p) : 0;
-      if (change < minChange) {
-        if (change >= minChange / 2) faint[p] = 1;
-        continue;
-      }
-    }
+    if (minChange > 0 && (!brightening || brightening(p) < minChange)) continue;
     codes[p] = c;
   }
   let cleaned: Uint8Array = codes;
@@ -252,8 +243,7 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
   }
   const clear = new Uint8Array(n);
   for (let p = 0; p < n; p++) clear[p] = !masked[p] && isLandClass(beforeClasses[p]) && isLandClass(afterClasses[p]) ? 1 : 0;
-  for (let p = 0; p < n; p++) if (cleaned[p]) faint[p] = 0;
-  return { codes: cleaned, clear, faint };
+  return { codes: cleaned, clear };
 }
 
 /**

@@ -54,15 +54,6 @@ describe('outlineEdges', () => {
       for (let x = 0; x < core.width; x++) if (e.priorEdges[y * core.width + x] > 0) expect(x + core.col).toBe(39);
   });
 
-  it('counts the steps onto a fainter change of the same kind, one or two pixels out', () => {
-    const faint = new Uint8Array(W * W);
-    // West of the patch (columns 15..28 start at 15) the change goes on fainter; elsewhere it ends.
-    for (let y = 0; y < W; y++) for (let x = 10; x < 15; x++) faint[y * W + x] = 1;
-    const e = outlineEdges(rect(15, 25, 14, 14), allClear, read, core, pair(twoFields()), opts, faint);
-    expect(e.fadingSteps.reduce((a, b) => a + b, 0)).toBe(14);
-    expect(outlineEdges(rect(15, 25, 14, 14), allClear, read, core, pair(twoFields()), opts).fadingSteps.reduce((a, b) => a + b, 0)).toBe(0);
-  });
-
   it('does not judge steps onto pixels hidden on either date (the change may go on beneath a cloud)', () => {
     const clear = allClear.slice();
     for (let y = 0; y < W; y++) for (let x = 29; x < W; x++) clear[y * W + x] = 0; // cloud east of column 28

@@ -46,8 +46,6 @@ export interface OutlineEvidence {
   readonly priorEdges: Float32Array;
   /** Of those, steps on an edge in the after image. */
   readonly sharpEdges: Float32Array;
-  /** Of those, steps onto a fainter change of the same kind (`faint`, 1 px or 2 px out). */
-  readonly fadingSteps: Float32Array;
 }
 
 /**
@@ -61,7 +59,6 @@ export function outlineEdges(
   core: Window,
   images: { before: RasterBlock; after: RasterBlock },
   opts: EdgeTestOptions,
-  faint?: Uint8Array,
 ): OutlineEvidence {
   const w = read.width;
   const h = read.height;
@@ -69,7 +66,6 @@ export function outlineEdges(
   const steps = new Float32Array(size);
   const priorEdges = new Float32Array(size);
   const sharpEdges = new Float32Array(size);
-  const fadingSteps = new Float32Array(size);
   const dx0 = core.col - read.col;
   const dy0 = core.row - read.row;
   const samplers = [images.before, images.after].map((img) => new StepSampler(img, w, h));
@@ -93,12 +89,10 @@ export function outlineEdges(
         steps[k]++;
         if (samplers[0].isEdge(opts)) priorEdges[k]++;
         if (samplers[1].isEdge(opts)) sharpEdges[k]++;
-        // The sampler checked that p + OUT·d lies in the window.
-        if (faint && (faint[qy * w + qx] || faint[(y + OUT * uy) * w + x + OUT * ux])) fadingSteps[k]++;
       }
     }
   }
-  return { steps, priorEdges, sharpEdges, fadingSteps };
+  return { steps, priorEdges, sharpEdges };
 }
 
 /** The four 3×3 samples of one outline step in one image, and the edge test on them. */

@@ -5,6 +5,7 @@ import { crsFromEpsg } from '../geo/crs.js';
 import { LandCover, type Grid } from '../types.js';
 import { labelTile, mergeTiles } from '../vectorize/index.js';
 import { buildPatches, fillSmallHoles, jcbhPrefix } from './index.js';
+import { transitionCode } from '../change/index.js';
 
 const W = 200;
 const grid: Grid = { width: W, height: W, transform: [40528000, 2, 0, 3542400, 0, -2], crs: crsFromEpsg(4528) };
@@ -22,7 +23,7 @@ const layer = (name: string, features: { properties: Record<string, unknown>; po
 });
 
 /** Paints rectangles of a rule code with a given after-class into a whole-grid tile and returns merged components. */
-function components(rects: { c: number; r: number; w: number; h: number; code: number; after: number; fieldEdgeShare?: number; sharpShare?: number; fadingShare?: number }[], parcelOf: (c: number, r: number) => number, approvedOf: (c: number, r: number) => number) {
+function components(rects: { c: number; r: number; w: number; h: number; code: number; after: number; fieldEdgeShare?: number; sharpShare?: number }[], parcelOf: (c: number, r: number) => number, approvedOf: (c: number, r: number) => number) {
   const n = W * W;
   const codes = new Uint8Array(n);
   const after = new Uint8Array(n);
@@ -39,9 +40,8 @@ function components(rects: { c: number; r: number; w: number; h: number; code: n
     }
   // Outline evidence (change/outline-edges.ts) only enters as per-component sums, so every pixel
   // carries one judged step, of which `fieldEdgeShare` lies on a prior field edge and `sharpShare`
-  // (default 1) on an edge of the after image, and `fadingShare` onto a fainter change of its kind.
+  // (default 1) on an edge of the after image.
   const outlineSteps = new Float32Array(n);
-  const outlineFadingSteps = new Float32Array(n);
   const outlinePriorEdges = new Float32Array(n);
   const outlineSharpEdges = new Float32Array(n);
   for (const x of rects)
@@ -52,10 +52,9 @@ function components(rects: { c: number; r: number; w: number; h: number; code: n
         outlineSteps[r * W + c] = 1;
         outlinePriorEdges[r * W + c] = x.fieldEdgeShare ?? 0;
         outlineSharpEdges[r * W + c] = x.sharpShare ?? 1;
-        outlineFadingSteps[r * W + c] = x.fadingShare ?? 0;
       }
   const conf = new Float32Array(n).fill(0.8);
-  return mergeTiles([labelTile({ window: { col: 0, row: 0, width: W, height: W }, codes, layers: { before, after, parcel, approved, pbf, township, filings: new Uint32Array(n) }, weights: { conf, outlineSteps, outlinePriorEdges, outlineSharpEdges, outlineFadingSteps } })]);
+  return mergeTiles([labelTile({ window: { col: 0, row: 0, width: W, height: W }, codes, layers: { before, after, parcel, approved, pbf, township, filings: new Uint32Array(n) }, weights: { conf, outlineSteps, outlinePriorEdges, outlineSharpEdges } })]);
 }
 
 describe('buildPatches', () => {
@@ -159,21 +158,36 @@ describe('buildPatches', () => {
     expect(buildPatches(fill, { baseline }, { ...opts, rules: { ...rules, fieldEdgeTillage: 0 } }).patches).toHaveLength(1);
   });
 
-  it('reports soil brightened inside a bare field where it ends at its edge, not where it fades into the rest of a worked field', () => {
+  it('reports soil brightened inside a bare field where it ends at an edge, not the brightest part of a field harrowed as a whole', () => {
     const comps = components(
       [
-        { c: 120, r: 20, w: 20, h: 20, code: code('regraded'), after: LandCover.bare, fadingShare: 0.1 }, // dug: ends at its edge
-        { c: 120, r: 120, w: 20, h: 20, code: code('regraded'), after: LandCover.bare, fadingShare: 0.7 }, // harrowed field, brightest part
+        { c: 120, r: 20, w: 20, h: 20, code: code('regraded'), after: LandCover.bare, sharpShare: 0.6 }, // dug: ends at its edge
+        { c: 120, r: 120, w: 20, h: 20, code: code('regraded'), after: LandCover.bare, sharpShare: 0.1 }, // cut out where the threshold falls
       ],
       parcelOf,
       () => 0,
     );
     const { patches, dropped } = buildPatches(comps, { baseline }, opts);
     expect(patches.map((p) => [p.attributes.TBLX, p.attributes.DLBM])).toEqual([['occupation_soil', '0101']]);
-    expect(dropped.field_wide_change).toBe(1);
-    // A class change (green → bare) is not judged by how it fades: its pixels changed class.
-    const yard = components([{ c: 120, r: 120, w: 20, h: 20, code: code('yard'), after: LandCover.bare, fadingShare: 0.7 }], parcelOf, () => 0);
+    expect(dropped.soft_outline).toBe(1);
+    // A class change (green → bare) is vouched for by its class: its outline is not judged so.
+    const yard = components([{ c: 120, r: 120, w: 20, h: 20, code: code('yard'), after: LandCover.bare, sharpShare: 0.1 }], parcelOf, () => 0);
     expect(buildPatches(yard, { baseline }, opts).patches).toHaveLength(1);
+  });
+
+  it('without a baseline, reports a transition only where it ends in an edge of the after image (not a piece of a field that changed as a whole)', () => {
+    const pond = transitionCode(LandCover.herbaceous, LandCover.water);
+    const comps = components(
+      [
+        { c: 120, r: 20, w: 20, h: 20, code: pond, after: LandCover.water, sharpShare: 0.8 },
+        { c: 120, r: 120, w: 20, h: 20, code: pond, after: LandCover.water, sharpShare: 0.1 },
+      ],
+      parcelOf,
+      () => 0,
+    );
+    const { patches, dropped } = buildPatches(comps, { baseline }, { ...opts, mode: 'transitions' as const });
+    expect(patches.map((p) => [p.attributes.TBLX, p.attributes.QSDL, p.attributes.XZDL])).toEqual([['transition', 'herbaceous', 'water']]);
+    expect(dropped.soft_outline).toBe(1);
   });
 
   it('drops a bright patch whose outline is no edge in the after image (thin-cloud fringe), not a soft-edged pond', () => {

@@ -46,7 +46,7 @@ export interface PatchOptions {
 }
 
 /** Why a component did not become a patch; counted in the summary. */
-export type DropReason = 'below_minimum_area' | 'whole_parcel_tillage' | 'field_edge_tillage' | 'field_wide_change' | 'soft_outline' | 'cover_not_of_rule' | 'not_part_of_a_site';
+export type DropReason = 'below_minimum_area' | 'whole_parcel_tillage' | 'field_edge_tillage' | 'soft_outline' | 'cover_not_of_rule' | 'not_part_of_a_site';
 
 export interface PatchBuildResult {
   readonly patches: Patch[];
@@ -173,17 +173,6 @@ function followsFieldEdges(c: Component, rules: RulesConfig): boolean {
 }
 
 /**
- * True when a change of material within a class (a rule with minBrightening) fades out along
- * most of its judged outline into the same change, only fainter: the soil of a whole field worked
- * or wetted, of which the threshold cut out the most changed part. Dug ground ends at its edge.
- */
-function fadesOut(c: Component, rules: RulesConfig): boolean {
-  if (rules.transitions[c.code - 1]?.minBrightening === undefined) return false;
-  const steps = c.sums.outlineSteps ?? 0;
-  return steps > 0 && (c.sums.outlineFadingSteps ?? 0) / steps >= 0.5;
-}
-
-/**
  * False when the component's judged outline is mostly no edge in the after image: the fading
  * fringe of a thin cloud or haze, not a new object (change/outline-edges.ts). A bright patch with
  * no judged step at all is ringed by cloud, shadow or no-data: most likely part of the cloud.
@@ -204,7 +193,7 @@ function hasSharpOutline(c: Component, rules: RulesConfig): boolean {
 export function buildPatches(components: readonly Component[], layers: PatchLayers, opts: PatchOptions): PatchBuildResult {
   const toLonLat = makeTransform(opts.grid.crs, CGCS2000);
   const cropland = new Set(opts.rules.groups.cropland);
-  const dropped: Record<DropReason, number> = { below_minimum_area: 0, whole_parcel_tillage: 0, field_edge_tillage: 0, field_wide_change: 0, soft_outline: 0, cover_not_of_rule: 0, not_part_of_a_site: 0 };
+  const dropped: Record<DropReason, number> = { below_minimum_area: 0, whole_parcel_tillage: 0, field_edge_tillage: 0, soft_outline: 0, cover_not_of_rule: 0, not_part_of_a_site: 0 };
   const candidates: { c: Component; patch: Patch; code: number }[] = [];
   const units = Object.values(opts.minArea).filter((v) => v > 0);
   const smallestUnitPx = units.length ? Math.floor(Math.min(...units) / (opts.pixelSizeM * opts.pixelSizeM)) : 0;
@@ -224,10 +213,6 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
         dropped.field_edge_tillage++;
         continue;
       }
-      if (fadesOut(c, opts.rules)) {
-        dropped.field_wide_change++;
-        continue;
-      }
       type = resolveType(c, opts);
       label = CHANGE_TYPE_LABELS[type];
       code = changeTypeCode(type);
@@ -239,7 +224,10 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
         dropped.field_edge_tillage++;
         continue;
       }
-      if (opts.rules.sharpOutlineTypes.includes(type) && !hasSharpOutline(c, opts.rules)) {
+      // A change of material within a class has no class boundary to vouch for it either: the
+      // brightest part of a field harrowed as a whole is cut out where the threshold falls.
+      const withinClass = opts.rules.transitions[c.code - 1].minBrightening !== undefined;
+      if ((withinClass || opts.rules.sharpOutlineTypes.includes(type)) && !hasSharpOutline(c, opts.rules)) {
         dropped.soft_outline++;
         continue;
       }
@@ -255,6 +243,13 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
         continue;
       }
     } else {
+      // Without a baseline nothing vouches for a transition but the images: it must end in an edge
+      // of the after image. Where the classifier's boundary cuts through a field that changed as
+      // a whole (a crop cycle), it does not.
+      if (!hasSharpOutline(c, opts.rules)) {
+        dropped.soft_outline++;
+        continue;
+      }
       const t = decodeTransition(c.code);
       type = 'transition';
       code = c.code;
