@@ -70,7 +70,8 @@ const defaultTransitions: z.input<typeof TransitionRuleSchema>[] = [
   // Baumgardner 1981; the same reading as the absolute "disturbed" class, here relative to the
   // field's own soil, so it holds for any calibration). Darkening is left out: between two dates
   // it is mostly rain, irrigation or a cloud shadow's penumbra. A field worked as a whole
-  // brightens as much, but its outline then follows its edges or fades into the rest of it.
+  // brightens as much, but its outline then follows the field's edges, or, where the threshold
+  // cuts the field, is no edge of the after image (rules.sharpOutline).
   { name: 'regraded', before: ['bare'], after: ['bare'], type: 'occupation_soil', joinsNeighbours: true, standalone: 'inside-field', minBrightening: 0.25 },
   {
     name: 'woody',

@@ -359,15 +359,14 @@ function morphEachCode(codes: Uint8Array, allowed: Uint8Array, w: number, h: num
   const radius = Math.max(0, ...rules.closingPx);
   for (let p = 0; p < codes.length; p++) {
     if (out[p]) continue;
-    out[p] = kept[p];
-    let best = 0;
-    let contested = false;
+    let first = 0;
+    let claimants = 0;
     for (const [c, claim] of claims)
       if (claim[p]) {
-        contested = best !== 0;
-        best = best || c;
+        first ||= c;
+        claimants++;
       }
-    if (best) out[p] = contested ? majorityAround(codes, w, h, p, radius, claims) : best;
+    out[p] = claimants === 0 ? kept[p] : claimants === 1 ? first : majorityAround(codes, w, h, p, radius, claims);
   }
   return out;
 }

@@ -52,14 +52,7 @@ export interface OutlineEvidence {
  * Outline evidence over the core window. `codes` (change codes, 0 = none), `clear` (1 where both
  * dates were seen clearly) and both images share the read window; the core lies inside it.
  */
-export function outlineEdges(
-  codes: Uint8Array,
-  clear: Uint8Array,
-  read: Window,
-  core: Window,
-  images: { before: RasterBlock; after: RasterBlock },
-  opts: EdgeTestOptions,
-): OutlineEvidence {
+export function outlineEdges(codes: Uint8Array, clear: Uint8Array, read: Window, core: Window, images: { before: RasterBlock; after: RasterBlock }, opts: EdgeTestOptions): OutlineEvidence {
   const w = read.width;
   const h = read.height;
   const size = core.width * core.height;
