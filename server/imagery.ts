@@ -13,7 +13,7 @@ import type { Ledger } from '../ledger/index.js';
 import { isS3, joinUri, readBytes, readJson } from '../storage/index.js';
 import { caseFor } from './cases.js';
 import { HttpError, parseOr400, sessionOf } from './app.js';
-import { TileRenderer, tileBoundsIntersect } from './tiles/index.js';
+import { TileRenderer, tileBoundsIntersect, type SceneShift } from './tiles/index.js';
 
 export interface ImageryOptions {
   /** Folder that relative paths recorded in runs (run folder, scene paths) are resolved against; default the working directory. */
@@ -32,6 +32,8 @@ export interface RunImagery {
   /** How the run read each scene (band names → numbers), from its summary.json. */
   beforeOptions?: SceneOptions;
   afterOptions?: SceneOptions;
+  /** Where the run found the after scene to lie (its co-registration), from its summary.json. */
+  afterShift?: SceneShift;
   beforeDate: string | null;
   afterDate: string | null;
   runDir: string | null;
@@ -45,8 +47,21 @@ export type Layer = (typeof LAYERS)[number];
 const toUri = (p: string | null | undefined, baseDir: string): string | null => (!p ? null : /^[a-z][a-z0-9+.-]*:\/\//i.test(p) || p.startsWith('file:') ? p : resolve(baseDir, p));
 
 interface RunSummary {
-  inputs?: Partial<Record<'before' | 'after', { bands?: { name: string; index: number }[] }>>;
+  inputs?: Partial<Record<'before' | 'after', { bands?: { name: string; index: number }[] }>> & { grid?: { crs: string; transform: readonly number[] } };
+  coregistration?: { dx: number; dy: number };
   config?: { layers?: { baseline?: string } };
+}
+
+/**
+ * The run read after-scene pixel (col + dx, row + dy) as the one under its grid's (col, row): drawn
+ * in place, the after scene must move back by (dx, dy) of the run grid's pixels.
+ */
+export function afterShiftOf(summary: RunSummary | null): SceneShift | undefined {
+  const { dx = 0, dy = 0 } = summary?.coregistration ?? {};
+  const grid = summary?.inputs?.grid;
+  if ((!dx && !dy) || !grid) return undefined;
+  const [, a, b, , d, e] = grid.transform;
+  return { crs: grid.crs, x: -(dx * a + dy * b), y: -(dx * d + dy * e) };
 }
 
 /** Band names → 1-based numbers, as the run read the scene. */
@@ -72,6 +87,7 @@ export async function runImagery(db: Queryable, caseId: number, baseDir: string,
     afterUri: toUri(o.inputs.after?.uri, baseDir),
     beforeOptions: sceneOptionsOf(summary?.inputs?.before),
     afterOptions: sceneOptionsOf(summary?.inputs?.after),
+    afterShift: afterShiftOf(summary),
     beforeDate: o.before_date,
     afterDate: o.after_date,
     runDir,
@@ -134,7 +150,8 @@ export function registerImageryRoutes(app: FastifyInstance, ledger: Ledger, opts
     else {
       const [when, style] = p.layer.split('-') as ['before' | 'after', 'true' | 'false'];
       const uri = when === 'before' ? im.beforeUri : im.afterUri;
-      png = uri ? await renderer.imagery({ uri, options: when === 'before' ? im.beforeOptions : im.afterOptions }, p.z, p.x, p.y, style) : null;
+      const how = when === 'before' ? { options: im.beforeOptions } : { options: im.afterOptions, shift: im.afterShift };
+      png = uri ? await renderer.imagery({ uri, ...how }, p.z, p.x, p.y, style) : null;
     }
     if (!png) return reply.code(204).send();
     reply.header('Content-Type', 'image/png').header('Cache-Control', 'private, max-age=3600');

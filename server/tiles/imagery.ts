@@ -48,18 +48,27 @@ export interface ImageryScene {
   overview: Overview | null;
 }
 
+/** A translation of a scene's georeference, in world units of `crs` (a CRS name such as "EPSG:4528"). */
+export interface SceneShift {
+  readonly crs: string;
+  readonly x: number;
+  readonly y: number;
+}
+
 /**
  * Opens a scene for tiles.
  * @param options the band mapping, scale and NoData the run used (detection config `before`/`after`)
+ * @param shift where the run found the scene to lie (its co-registration): applied when the scene
+ *   is in that CRS (a shift measured in another CRS is left out: the run read it through a reprojection)
  * @throws ImageryError FILE_NOT_FOUND / CORRUPT_FILE / UNSUPPORTED_FORMAT naming the file;
  *   AppError UNSUPPORTED_CRS or NO_GEOREFERENCE when the scene cannot be placed on the map
  */
-export async function openImagery(uri: string, options: SceneOptions = {}): Promise<ImageryScene> {
+export async function openImagery(uri: string, options: SceneOptions = {}, shift?: SceneShift): Promise<ImageryScene> {
   // A small decoded-block cache per scene: neighbouring tiles share blocks, and the renderer keeps
   // many scenes open.
   const scene = await openScene(uri, { cacheBytes: 16 * 1024 * 1024, ...options });
   try {
-    const grid = scene.info.grid;
+    const grid = shift && shift.crs === scene.info.grid.crs.name ? translated(scene.info.grid, shift) : scene.info.grid;
     if (!scene.info.georeferenced)
       throw new ImageryError('NO_GEOREFERENCE', `${uri}: the image is not georeferenced, so it cannot be drawn on the map`, { file: uri });
     const toSource = mercatorTo(grid);
@@ -81,6 +90,11 @@ export async function openImagery(uri: string, options: SceneOptions = {}): Prom
 }
 
 export const closeImagery = (s: ImageryScene): Promise<void> => closeScene(s.scene);
+
+function translated(grid: Grid, shift: SceneShift): Grid {
+  const [x0, a, b, y0, d, e] = grid.transform;
+  return { ...grid, transform: [x0 + shift.x, a, b, y0 + shift.y, d, e] };
+}
 
 /** Adds the file to messages that lack it (proj4 errors name only the CRS). */
 function withFile(e: unknown, uri: string): unknown {

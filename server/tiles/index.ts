@@ -14,6 +14,7 @@ export {
   STRETCH_PERCENTILES,
   type ImageryScene,
   type ImageryStyle,
+  type SceneShift,
 } from './imagery.js';
 export { openClassRaster, closeClassRaster, renderClassTile, paletteTable, CHANGE_PALETTE, CHANGE_TYPE_COLOURS, type ClassPalette, type ClassRaster } from './classes.js';
 export { loadVectorLayer, renderVectorTile, rasterizeVectorTile, landUseGroup, LANDUSE_STYLE, type VectorLayer, type VectorStyle, type LandUseGroup } from './vector.js';

@@ -10,7 +10,7 @@ import type { SceneOptions } from '../../pipeline/imagery/index.js';
 import { parseUri, s3 } from '../../storage/index.js';
 import { TileCache, type TileCacheStats } from './cache.js';
 import { CHANGE_PALETTE, closeClassRaster, openClassRaster, renderClassTile, type ClassPalette, type ClassRaster } from './classes.js';
-import { closeImagery, openImagery, renderImageryTile, type ImageryScene, type ImageryStyle } from './imagery.js';
+import { closeImagery, openImagery, renderImageryTile, type ImageryScene, type ImageryStyle, type SceneShift } from './imagery.js';
 import { TileError, checkTile, type LonLatBBox } from './mercator.js';
 import { LANDUSE_STYLE, loadVectorLayer, renderVectorTile, type VectorLayer, type VectorStyle } from './vector.js';
 
@@ -31,7 +31,11 @@ export interface TileRendererOptions {
 }
 
 /** A scene URI, or a URI with the options the run opened it with (band mapping etc.). */
-export type ImagerySource = string | { readonly uri: string; readonly options?: SceneOptions };
+/**
+ * A scene to draw: its URI, how the run read it (band mapping…) and, for an after scene the run
+ * co-registered, how far to move it (world units of `shift.crs`) to lie where the run saw it.
+ */
+export type ImagerySource = string | { readonly uri: string; readonly options?: SceneOptions; readonly shift?: SceneShift };
 
 export interface TileRendererStats extends TileCacheStats {
   /** Tiles rendered (cache misses that reached a source). */
@@ -95,9 +99,8 @@ export class TileRenderer {
   async imagery(source: ImagerySource, z: number, x: number, y: number, style: ImageryStyle): Promise<Buffer | null> {
     checkTile(z, x, y);
     if (style !== 'true' && style !== 'false') throw new TileError('CONFIG_INVALID', `unknown imagery style "${String(style)}" (true or false)`, { field: 'style' });
-    const { uri, options } = typeof source === 'string' ? { uri: source, options: this.sceneOptions(source) } : source;
-    const optsKey = JSON.stringify(options ?? {});
-    return this.tile('imagery', uri, optsKey, `${style}`, z, x, y, () => openImagery(uri, options), (s) => renderImageryTile(s as ImageryScene, z, x, y, style));
+    const { uri, options, shift, optsKey } = this.source(source);
+    return this.tile('imagery', uri, optsKey, `${style}`, z, x, y, () => openImagery(uri, options, shift), (s) => renderImageryTile(s as ImageryScene, z, x, y, style));
   }
 
   /**
@@ -128,8 +131,8 @@ export class TileRenderer {
 
   /** Longitude/latitude bounds of a scene (so the server can limit tiles to where a user may look). */
   async sceneBounds(source: ImagerySource): Promise<LonLatBBox> {
-    const { uri, options } = typeof source === 'string' ? { uri: source, options: this.sceneOptions(source) } : source;
-    return this.withSource('imagery', uri, JSON.stringify(options ?? {}), () => openImagery(uri, options), async (s) => (s as ImageryScene).lonLatBounds);
+    const { uri, options, shift, optsKey } = this.source(source);
+    return this.withSource('imagery', uri, optsKey, () => openImagery(uri, options, shift), async (s) => (s as ImageryScene).lonLatBounds);
   }
 
   /** Longitude/latitude bounds of a class raster. */
@@ -164,6 +167,12 @@ export class TileRenderer {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** A source's parts, and the key its open scene is kept under (one per reading of the scene). */
+  private source(source: ImagerySource) {
+    const { uri, options, shift } = typeof source === 'string' ? { uri: source, options: this.sceneOptions(source), shift: undefined } : source;
+    return { uri, options, shift, optsKey: JSON.stringify({ ...(options ?? {}), ...(shift ? { shift } : {}) }) };
+  }
 
   private identity(uri: string): Promise<string> {
     const now = Date.now();

@@ -17,6 +17,7 @@ import { runDetection } from '../../pipeline/run.js';
 import { LandCover, type Grid } from '../../pipeline/types.js';
 import { SAMPLE_CENTER_LONLAT, countyRunInput, generateCounty } from '../../samples/index.js';
 import { storageStats, writeBytes } from '../../storage/index.js';
+import { afterShiftOf } from '../../server/imagery.js';
 import { startS3 } from '../distributed/helpers.js';
 import {
   CHANGE_PALETTE,
@@ -195,6 +196,33 @@ describe('imagery tiles', () => {
     }
     // Without the mapping the copy's bands are b1..b4: a clear error naming the file.
     await expect(r.imagery(copy, t.z, t.x, t.y, 'true')).rejects.toThrow(/nrgb-float\.tif.*no band named "red"/);
+    await r.close();
+  });
+
+  it('draws an after scene the run co-registered where the run saw it', async () => {
+    // A copy of the before scene whose georeference is off by (2, 1) pixels, as if the after date
+    // were mis-registered: the run finds (dx, dy) = (2, 1) and reads it shifted.
+    const src = await openScene(join(county, 'before.tif'));
+    const { width: W, height: H } = src.info.grid;
+    const raw = await readRawWindow(src, { col: 0, row: 0, width: W, height: H });
+    await closeScene(src);
+    const [x0, a, b, y0, d, e] = grid.transform;
+    const off = join(dir, 'misregistered.tif');
+    await writeGeoTiff(off, { ...grid, transform: [x0 + 2 * a + b, a, b, y0 + 2 * d + e, d, e] }, [...raw.data], { dtype: 'uint16', nodata: 0, bandDescriptions: [...raw.bandNames] });
+    const shift = afterShiftOf({ coregistration: { dx: 2, dy: 1 }, inputs: { grid: { crs: grid.crs.name, transform: grid.transform } } });
+    expect(shift).toEqual({ crs: grid.crs.name, x: -2 * a - b, y: -2 * d - e });
+    expect(afterShiftOf({ coregistration: { dx: 0, dy: 0 }, inputs: { grid: { crs: grid.crs.name, transform: grid.transform } } })).toBeUndefined();
+    const r = new TileRenderer();
+    const t = tilePixelOf(400, 400, 17);
+    const original = await rgba(await r.imagery(join(county, 'before.tif'), t.z, t.x, t.y, 'true'));
+    const drawn = await rgba(await r.imagery({ uri: off, shift }, t.z, t.x, t.y, 'true'));
+    const unshifted = await rgba(await r.imagery(off, t.z, t.x, t.y, 'true'));
+    const maxDiff = (x: Uint8Array, y: Uint8Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+    expect(maxDiff(drawn, original)).toBeLessThanOrEqual(1);
+    expect(maxDiff(unshifted, original)).toBeGreaterThan(20);
+    // A shift measured in another CRS is not applied (the run read that scene through a reprojection).
+    const elsewhere = await rgba(await r.imagery({ uri: off, shift: { ...shift!, crs: 'EPSG:32651' } }, t.z, t.x, t.y, 'true'));
+    expect(maxDiff(elsewhere, unshifted)).toBe(0);
     await r.close();
   });
 
