@@ -140,15 +140,20 @@ describe('buildPatches', () => {
     expect(bothTilled.dropped.whole_parcel_tillage).toBe(1);
   });
 
-  it('reports a yard (green → bare) alone only where it cuts into a field, not where it follows field edges', () => {
-    const comps = components(
+  /** Two 20×20 changes of one code, in the paddy (north) and the irrigated (south) parcel, with their own outline evidence. */
+  const pair = (code: number, after: number, north: { fieldEdgeShare?: number; sharpShare?: number }, south: { fieldEdgeShare?: number; sharpShare?: number }) =>
+    components(
       [
-        { c: 120, r: 20, w: 20, h: 20, code: code('yard'), after: LandCover.bare, fieldEdgeShare: 0.02 }, // dug into the crop
-        { c: 120, r: 120, w: 20, h: 20, code: code('yard'), after: LandCover.bare, fieldEdgeShare: 0.35 }, // a field bare to its edges
+        { c: 120, r: 20, w: 20, h: 20, code, after, ...north },
+        { c: 120, r: 120, w: 20, h: 20, code, after, ...south },
       ],
       parcelOf,
       () => 0,
     );
+
+  it('reports a yard (green → bare) alone only where it cuts into a field, not where it follows field edges', () => {
+    // North: dug into the crop; south: a field bare to its edges.
+    const comps = pair(code('yard'), LandCover.bare, { fieldEdgeShare: 0.02 }, { fieldEdgeShare: 0.35 });
     const { patches, dropped } = buildPatches(comps, { baseline }, opts);
     expect(patches.map((p) => [p.attributes.TBLX, p.attributes.DLBM])).toEqual([['occupation_soil', '0101']]);
     expect(dropped.field_edge_tillage).toBe(1);
@@ -159,14 +164,8 @@ describe('buildPatches', () => {
   });
 
   it('reports soil brightened inside a bare field where it ends at an edge, not the brightest part of a field harrowed as a whole', () => {
-    const comps = components(
-      [
-        { c: 120, r: 20, w: 20, h: 20, code: code('regraded'), after: LandCover.bare, sharpShare: 0.6 }, // dug: ends at its edge
-        { c: 120, r: 120, w: 20, h: 20, code: code('regraded'), after: LandCover.bare, sharpShare: 0.1 }, // cut out where the threshold falls
-      ],
-      parcelOf,
-      () => 0,
-    );
+    // North: dug, it ends at its edge; south: cut out of a field where the threshold falls.
+    const comps = pair(code('regraded'), LandCover.bare, { sharpShare: 0.6 }, { sharpShare: 0.1 });
     const { patches, dropped } = buildPatches(comps, { baseline }, opts);
     expect(patches.map((p) => [p.attributes.TBLX, p.attributes.DLBM])).toEqual([['occupation_soil', '0101']]);
     expect(dropped.soft_outline).toBe(1);
@@ -177,14 +176,7 @@ describe('buildPatches', () => {
 
   it('without a baseline, reports a transition only where it ends in an edge of the after image (not a piece of a field that changed as a whole)', () => {
     const pond = transitionCode(LandCover.herbaceous, LandCover.water);
-    const comps = components(
-      [
-        { c: 120, r: 20, w: 20, h: 20, code: pond, after: LandCover.water, sharpShare: 0.8 },
-        { c: 120, r: 120, w: 20, h: 20, code: pond, after: LandCover.water, sharpShare: 0.1 },
-      ],
-      parcelOf,
-      () => 0,
-    );
+    const comps = pair(pond, LandCover.water, { sharpShare: 0.8 }, { sharpShare: 0.1 });
     const { patches, dropped } = buildPatches(comps, { baseline }, { ...opts, mode: 'transitions' as const });
     expect(patches.map((p) => [p.attributes.TBLX, p.attributes.QSDL, p.attributes.XZDL])).toEqual([['transition', 'herbaceous', 'water']]);
     expect(dropped.soft_outline).toBe(1);
