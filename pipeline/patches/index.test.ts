@@ -182,6 +182,16 @@ describe('buildPatches', () => {
     expect(dropped.soft_outline).toBe(1);
   });
 
+  it('without a baseline, drops a change between crop and soil that stops at field edges (a season of work), not one that cuts into a field, nor a pond', () => {
+    const transitions = { ...opts, mode: 'transitions' as const };
+    const tilled = pair(transitionCode(LandCover.herbaceous, LandCover.disturbed), LandCover.disturbed, { fieldEdgeShare: 0.02 }, { fieldEdgeShare: 0.35 });
+    const { patches, dropped } = buildPatches(tilled, { baseline }, transitions);
+    expect(patches.map((p) => p.attributes.DLBM)).toEqual(['0101']);
+    expect(dropped.field_edge_tillage).toBe(1);
+    const ponds = pair(transitionCode(LandCover.herbaceous, LandCover.water), LandCover.water, { fieldEdgeShare: 0.35 }, { fieldEdgeShare: 0.35 });
+    expect(buildPatches(ponds, { baseline }, transitions).patches).toHaveLength(2);
+  });
+
   it('drops a bright patch whose outline is no edge in the after image (thin-cloud fringe), not a soft-edged pond', () => {
     const comps = components(
       [

@@ -10,6 +10,7 @@ import { ringSignedArea, traceComponent, type Component } from '../vectorize/ind
 import {
   CHANGE_TYPE_LABELS,
   ChangeType,
+  LandCover,
   landCoverName,
   type ChangeTypeName,
   type Grid,
@@ -163,6 +164,9 @@ function isWholeParcelTillage(c: Component, opts: PatchOptions): boolean {
   return tilled / c.pixelCount >= 0.9;
 }
 
+/** Land cover a cultivated field shows over a year: crop, ploughed soil, bright dry soil. */
+const CULTIVATED: ReadonlySet<number> = new Set([LandCover.herbaceous, LandCover.bare, LandCover.disturbed]);
+
 /**
  * True when most of a soil component's judged outline runs along edges the before image already
  * showed (change/outline-edges.ts): ploughing and harvest stop at field edges, digging cuts a crop.
@@ -251,6 +255,12 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
         continue;
       }
       const t = decodeTransition(c.code);
+      // Between crop and soil (ploughed or bright and dry), a change that stops at the field's
+      // edges is the season's work on that field, as in baseline mode; one cutting into a field is kept.
+      if (CULTIVATED.has(t.before) && CULTIVATED.has(t.after) && followsFieldEdges(c, opts.rules)) {
+        dropped.field_edge_tillage++;
+        continue;
+      }
       type = 'transition';
       code = c.code;
       qsdl = landCoverName(t.before);
