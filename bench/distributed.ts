@@ -1,15 +1,18 @@
 /**
- * Distributed benchmark (`FW_BENCH_DISTRIBUTED=1 npm run bench`, or `node dist/bench/distributed.js`):
- * a generated scene of ≥ 10 000² px on a local S3 server (s3rver), run through BullMQ with one and
- * then two worker processes (each: 1 classifier thread, FW_BENCH_DIST_CONCURRENCY tile jobs in flight). Prints throughput
- * of each, their ratio, and the imagery bytes the workers fetched with ranged GETs against the
+ * Distributed benchmark (the last part of `npm run bench`; FW_BENCH_DISTRIBUTED=0 skips it; alone:
+ * `node dist/bench/distributed.js`): a generated scene of ≥ 10 000² px on a local S3 server
+ * (s3rver), run through BullMQ with one and then two worker processes, each with one classifier
+ * thread and one tile job in flight, each on a core of its own (taskset: worker i on core i, as
+ * containers with a 1-CPU limit; the S3 server, Redis and this driver float). A worker is then a
+ * fixed budget of one core: unpinned, one worker's helper threads (zlib inflate, GC) already keep
+ * ≈ 1.3 cores busy, so "two workers" would not be twice the budget of one. Prints throughput of
+ * each, their ratio, and the imagery bytes the workers fetched with ranged GETs against the
  * compressed bytes of the TIFF blocks the plan's sample windows and the tiles' read windows
  * (core + halo) cover — what any ranged reader must fetch. Chips and overviews are off so only
  * planning and tiles read imagery. Redis: FARMWATCH_REDIS_URL or 127.0.0.1:6379 (own key prefix).
  * Environment: FW_BENCH_DIST_SIZE (default 10000), FW_BENCH_DIST_WORKERS (default "1,2"),
- * FW_BENCH_DIST_CONCURRENCY (tile jobs in flight per worker, default 2), FW_BENCH_WORKER_NODE_ARGS (node flags
- * for the worker processes, e.g. --single-threaded-gc), FW_BENCH_DIST_PIN=1 (worker i runs on core i alone, with
- * taskset: one core per worker, as containers with a 1-CPU limit; the S3 server and Redis float).
+ * FW_BENCH_DIST_CONCURRENCY (tile jobs in flight per worker, default 1), FW_BENCH_DIST_PIN=0 (workers
+ * not pinned), FW_BENCH_WORKER_NODE_ARGS (node flags for the worker processes).
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
@@ -31,8 +34,8 @@ import { Queues } from '../workers/queues.js';
 
 const size = Number(process.env.FW_BENCH_DIST_SIZE ?? 10000);
 const workerCounts = (process.env.FW_BENCH_DIST_WORKERS ?? '1,2').split(',').map(Number);
-const concurrency = process.env.FW_BENCH_DIST_CONCURRENCY ?? '2';
-const pin = Boolean(process.env.FW_BENCH_DIST_PIN);
+const concurrency = process.env.FW_BENCH_DIST_CONCURRENCY ?? '1';
+const pin = process.env.FW_BENCH_DIST_PIN !== '0';
 const root = packageRoot();
 const redisUrl = process.env.FARMWATCH_REDIS_URL || 'redis://127.0.0.1:6379';
 const BUCKET = 'bench';
@@ -76,7 +79,7 @@ async function blockBytes(file: string, windows: readonly Window[]): Promise<num
   }
 }
 
-/** Worker `index` as a process, on core `index` alone when FW_BENCH_DIST_PIN is set (a container with a 1-CPU limit). */
+/** Worker `index` as a process, on core `index` alone unless FW_BENCH_DIST_PIN=0. */
 function startWorkerProc(prefix: string, env: Record<string, string>, index: number) {
   const args = [...(process.env.FW_BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), join(root, 'dist', 'cli', 'main.js'), 'worker', '--redis', redisUrl, '--prefix', prefix, '--concurrency', concurrency, '--classify-threads', '1'];
   const [cmd, argv] = pin ? ['taskset', ['-c', String(index % cpus().length), process.execPath, ...args]] : [process.execPath, args];
