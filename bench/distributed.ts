@@ -1,7 +1,7 @@
 /**
- * Distributed benchmark (the last part of `npm run bench`; FW_BENCH_DISTRIBUTED=0 skips it; alone:
- * `node dist/bench/distributed.js`): a generated scene of ≥ 10 000² px on a local S3 server
- * (s3rver), run through BullMQ with one and then two worker processes, each with one classifier
+ * Distributed benchmark (the last step of `npm run bench`, after the others have printed;
+ * FW_BENCH_DISTRIBUTED=0 skips it; alone: `node dist/bench/distributed.js`; needs Redis): a
+ * generated scene of ≥ 10 000² px on a local S3 server (s3rver), run through BullMQ with one and then two worker processes, each with one classifier
  * thread and one tile job in flight, each on a core of its own (taskset: worker i on core i, as
  * containers with a 1-CPU limit; the S3 server, Redis and this driver float). A worker is then a
  * fixed budget of one core: unpinned, one worker's helper threads (zlib inflate, GC) already keep
@@ -31,6 +31,11 @@ import type { Window } from '../pipeline/types.js';
 import { countyRunInput, generateCounty, readManifest } from '../samples/index.js';
 import { readJson, resetS3Client, s3 } from '../storage/index.js';
 import { Queues } from '../workers/queues.js';
+
+if (process.env.FW_BENCH_DISTRIBUTED === '0') {
+  console.log('distributed benchmark skipped (FW_BENCH_DISTRIBUTED=0)');
+  process.exit(0);
+}
 
 const size = Number(process.env.FW_BENCH_DIST_SIZE ?? 10000);
 const workerCounts = (process.env.FW_BENCH_DIST_WORKERS ?? '1,2').split(',').map(Number);

@@ -106,6 +106,3 @@ for (const t of trained) console.log(`\ntrained model ${t.id}, raw ONNX inferenc
 const v = benchVectorize();
 console.log(`\nvectoriser alone: ${JSON.stringify(v)}`);
 
-// Distributed runs (BullMQ workers, imagery on a local S3 server; 1 vs 2 worker processes on the
-// 10 000² scene) take ≈ 10 minutes more: FW_BENCH_DISTRIBUTED=0 skips them (bench/distributed.ts).
-if (process.env.FW_BENCH_DISTRIBUTED !== '0') await import('./distributed.js');
