@@ -347,14 +347,15 @@ function morphEachCode(codes: Uint8Array, allowed: Uint8Array, w: number, h: num
     let m = rules.openingPx > 0 ? open(mask, w, h, rules.openingPx) : mask;
     const closing = rules.closingPx[c - 1] ?? 0;
     if (closing > 0) m = close(m, w, h, closing);
-    const claim = new Uint8Array(codes.length);
+    // Only a closing reaches beyond the code's own pixels (an opening keeps a subset of them).
+    const claim = closing > 0 ? new Uint8Array(codes.length) : null;
+    if (claim) claims.set(c, claim);
     const weak = rules.weakCodes.has(c);
     for (let p = 0; p < codes.length; p++) {
       if (!m[p]) continue;
       if (codes[p] === c) (weak ? kept : out)[p] = c;
-      else if ((codes[p] === 0 || rules.weakCodes.has(codes[p])) && allowed[p]) claim[p] = 1;
+      else if (claim && (codes[p] === 0 || rules.weakCodes.has(codes[p])) && allowed[p]) claim[p] = 1;
     }
-    if (closing > 0) claims.set(c, claim);
   }
   const radius = Math.max(0, ...rules.closingPx);
   for (let p = 0; p < codes.length; p++) {

@@ -208,12 +208,12 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
     let qsdl: LandCoverName;
     let xzdl: LandCoverName;
     if (opts.mode === 'baseline') {
-      const standalone = opts.rules.transitions[c.code - 1].standalone;
-      if (standalone === false) {
+      const rule = opts.rules.transitions[c.code - 1];
+      if (rule.standalone === false) {
         dropped.not_part_of_a_site++;
         continue;
       }
-      if (standalone === 'inside-field' && followsFieldEdges(c, opts.rules)) {
+      if (rule.standalone === 'inside-field' && followsFieldEdges(c, opts.rules)) {
         dropped.field_edge_tillage++;
         continue;
       }
@@ -230,8 +230,7 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
       }
       // A change of material within a class has no class boundary to vouch for it either: the
       // brightest part of a field harrowed as a whole is cut out where the threshold falls.
-      const withinClass = opts.rules.transitions[c.code - 1].minBrightening !== undefined;
-      if ((withinClass || opts.rules.sharpOutlineTypes.includes(type)) && !hasSharpOutline(c, opts.rules)) {
+      if ((rule.minBrightening !== undefined || opts.rules.sharpOutlineTypes.includes(type)) && !hasSharpOutline(c, opts.rules)) {
         dropped.soft_outline++;
         continue;
       }
@@ -239,7 +238,6 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
       xzdl = landCoverName(majority(c.hist.after)?.[0] ?? 0);
       // A patch must mostly show what its rule claims; closing can otherwise grow scattered
       // specks into a blob of something else.
-      const rule = opts.rules.transitions[c.code - 1];
       // Rules that join their neighbours (earthworks) may make up part of any patch.
       const ruleCover = new Set(opts.rules.transitions.filter((t) => t.type === rule.type || t === rule || t.joinsNeighbours).flatMap((t) => t.after));
       if (!ruleCover.has(xzdl)) {
