@@ -1,9 +1,10 @@
 /**
  * Distributed benchmark (the last step of `npm run bench`, after the others have printed;
  * FW_BENCH_DISTRIBUTED=0 skips it; alone: `node dist/bench/distributed.js`; needs Redis): a
- * generated scene of ≥ 10 000² px on a local S3 server (s3rver), run through BullMQ with one and then two worker processes, each with one classifier
- * thread and one tile job in flight, each on a core of its own (taskset: worker i on core i, as
- * containers with a 1-CPU limit; the S3 server, Redis and this driver float). A worker is then a
+ * generated scene of ≥ 10 000² px on a local S3 server (s3rver), run through BullMQ with one and
+ * then two worker processes, each with one classifier thread and one tile job in flight, each
+ * on a core of its own (taskset: worker i on core i, as containers with a 1-CPU limit; the S3
+ * server, Redis and this driver float). A worker is then a
  * fixed budget of one core: unpinned, one worker's helper threads (zlib inflate, GC) already keep
  * ≈ 1.3 cores busy, so "two workers" would not be twice the budget of one. Prints throughput of
  * each, their ratio, and the imagery bytes the workers fetched with ranged GETs against the

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { SceneOptions } from '../pipeline/imagery/index.js';
+import { shiftOffset } from '../pipeline/normalize/coregister.js';
 import type { Queryable } from '../ledger/db.js';
 import type { Ledger } from '../ledger/index.js';
 import { isS3, joinUri, readBytes, readJson } from '../storage/index.js';
@@ -60,8 +61,8 @@ export function afterShiftOf(summary: RunSummary | null): SceneShift | undefined
   const { dx = 0, dy = 0 } = summary?.coregistration ?? {};
   const grid = summary?.inputs?.grid;
   if ((!dx && !dy) || !grid) return undefined;
-  const [, a, b, , d, e] = grid.transform;
-  return { crs: grid.crs, x: -(dx * a + dy * b), y: -(dx * d + dy * e) };
+  const [x, y] = shiftOffset(grid.transform, { dx, dy });
+  return { crs: grid.crs, x: -x, y: -y };
 }
 
 /** Band names → 1-based numbers, as the run read the scene. */

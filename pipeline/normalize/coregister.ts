@@ -69,7 +69,14 @@ export function estimateShift(pairs: readonly { b: RasterBlock; a: RasterBlock }
 export function shiftedGrid(grid: Grid, shift: Pick<Coregistration, 'dx' | 'dy'> | undefined): Grid {
   if (!shift || (!shift.dx && !shift.dy)) return grid;
   const [x0, a, b, y0, d, e] = grid.transform;
-  return { ...grid, transform: [x0 + shift.dx * a + shift.dy * b, a, b, y0 + shift.dx * d + shift.dy * e, d, e] };
+  const [ox, oy] = shiftOffset(grid.transform, shift);
+  return { ...grid, transform: [x0 + ox, a, b, y0 + oy, d, e] };
+}
+
+/** The shift in world units of a grid with this geotransform: (dx, dy) of its pixels. */
+export function shiftOffset(transform: readonly number[], shift: Pick<Coregistration, 'dx' | 'dy'>): [x: number, y: number] {
+  const [, a, b, , d, e] = transform;
+  return [shift.dx * a + shift.dy * b, shift.dx * d + shift.dy * e];
 }
 
 /** Gradient magnitude of brightness (sum of bands); NaN where it or a neighbour is invalid. */
