@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseDetectConfig, readConfigFile, type DetectConfigInput } from '../config/index.js';
 import { ClassifyConfigSchema } from '../config/classify.js';
+import { NormalizeSchema } from '../config/pipeline.js';
 import { parseBandMapping, SceneOptionsSchema } from '../config/imagery.js';
 import { classifyScene } from '../pipeline/landcover.js';
 import { resolveModelDir } from '../pipeline/classify/load.js';
@@ -105,10 +106,16 @@ program
   .option('--bands <map>', 'band mapping, e.g. blue=3,green=2,red=1,nir=4')
   .option('--scale <k>', 'multiply raw values by k to get reflectance')
   .option('--model <dir>', 'model folder (card.json + model.onnx)')
+  .addOption(
+    new Option('--calibration <mode>', 'how stored values become reflectance: auto (8-bit input is percentile-calibrated, as detect does), reflectance or percentile')
+      .choices(['auto', 'reflectance', 'percentile'])
+      .default('auto'),
+  )
   .action(async (o) => {
     const sceneOptions = SceneOptionsSchema.parse({ ...(o.bands ? { bands: parseBandMapping(o.bands) } : {}), ...(o.scale ? { scale: Number(o.scale) } : {}) });
     const classify = ClassifyConfigSchema.parse({ model: o.model ?? defaultModelDir() });
-    const counts = await classifyScene(o.image, sceneOptions, classify, o.out, { log: logger(), now: Date.now });
+    const { calibration, reference } = NormalizeSchema.parse({ calibration: o.calibration });
+    const counts = await classifyScene(o.image, sceneOptions, classify, o.out, { log: logger(), now: Date.now }, { calibration, reference });
     console.table(counts);
   });
 

@@ -2,7 +2,9 @@ import type { ClassifyConfig } from '../config/classify.js';
 import type { SceneOptions } from './imagery/index.js';
 import { checkBands, createClassifier, loadModel, resolveModelDir } from './classify/index.js';
 import { closeScene, createGeoTiffWriter, openScene, readWindow, type GeoTiffWriter } from './imagery/index.js';
-import { cropToCore, planTiles } from './tiling/index.js';
+import { applyNormalization, type Normalization } from './normalize/index.js';
+import { fitPercentileCalibration, wantsPercentileCalibration, type CalibrationMode, type ReflectanceReference } from './normalize/calibrate.js';
+import { centreWindow, cropToCore, planTiles, spreadSample } from './tiling/index.js';
 import { LAND_COVER_NAMES, LandCover, type Grid, type StageContext, type Window } from './types.js';
 
 /**
@@ -39,9 +41,20 @@ export function createLandCoverWriter(path: string, grid: Grid, model: string): 
 /** Counts of pixels per land-cover class of a classified scene. */
 export type LandCoverCounts = Record<string, number>;
 
+/** How `classifyScene` turns stored values into reflectance, and its tile size. */
+export interface ClassifySceneOptions {
+  /** As `normalize.calibration` of a detection run ('auto': 8-bit input is percentile-calibrated). */
+  readonly calibration: CalibrationMode;
+  /** Percentile anchors (`normalize.reference` of a detection run). */
+  readonly reference: ReflectanceReference;
+  readonly tileSize?: number;
+}
+
 /**
  * Classifies a whole scene tile by tile and writes a georeferenced land-cover GeoTIFF (uint8 class
  * codes of the model card; 0 = no data), streaming: memory is a few tiles whatever the scene size.
+ * A scene that is not reflectance is calibrated exactly as a detection run calibrates its dates
+ * (fitted on a spread sample of tiles), so `classify` and `detect` see the same land cover.
  */
 export async function classifyScene(
   uri: string,
@@ -49,8 +62,9 @@ export async function classifyScene(
   classify: ClassifyConfig,
   outPath: string,
   ctx: StageContext,
-  tileSize = 1024,
+  opts: ClassifySceneOptions,
 ): Promise<LandCoverCounts> {
+  const tileSize = opts.tileSize ?? 1024;
   const model = await loadModel(resolveModelDir(classify.model));
   const scene = await openScene(uri, sceneOptions);
   const classifier = await createClassifier(model, { workers: classify.workers, threadsPerWorker: classify.threadsPerWorker });
@@ -60,11 +74,20 @@ export async function classifyScene(
     checkBands(model.card, scene.info.bands.map((b) => b.name));
     const bands = model.card.input.bands.map((b) => b.name);
     const size = Math.max(256, Math.round(tileSize / 256) * 256);
+    const tiles = planTiles(grid, size, model.card.contextPx);
+    let calibration: Normalization | null = null;
+    if (wantsPercentileCalibration(opts.calibration, scene.info.dtype)) {
+      const sample = [];
+      for (const t of spreadSample(tiles, 16)) sample.push(await readWindow(scene, centreWindow(t.core, 512), bands, ctx.signal));
+      calibration = fitPercentileCalibration(sample, opts.reference);
+      ctx.log.warn('input is not surface reflectance: bands calibrated by percentile matching (approximate)', { bands: calibration.bands });
+    }
     const writer = await createLandCoverWriter(outPath, grid, `${model.card.id}@${model.card.version}`);
     try {
-      for (const tile of planTiles(grid, size, model.card.contextPx)) {
+      for (const tile of tiles) {
         ctx.signal?.throwIfAborted();
-        const block = await readWindow(scene, tile.read, bands, ctx.signal);
+        const raw = await readWindow(scene, tile.read, bands, ctx.signal);
+        const block = calibration ? applyNormalization(raw, calibration) : raw;
         const lc = await classifier.classify(block, ctx.signal);
         const classes = cropToCore(lc.classes, tile.read, tile.core);
         for (const c of classes) counts[c]++;

@@ -11,12 +11,12 @@ import { ImageryError, ModelError, OutputError } from './errors.js';
 import { gridBBox, pixelArea } from './geo/grid.js';
 import { closeScene, gridsOverlap, noOverlapError, openScene, readOnGrid, readWindow, type Scene } from './imagery/index.js';
 import { applyNormalization, fitNormalization, identityNormalization, type Normalization } from './normalize/index.js';
-import { fitPercentileCalibration } from './normalize/calibrate.js';
+import { fitPercentileCalibration, wantsPercentileCalibration } from './normalize/calibrate.js';
 import { scorePatches, writeClueListXlsx, writeJsonAtomic, writePatchesGeoJSON, type Score } from './outputs/index.js';
 import { countPatches, replaceDir, writeChangeRaster, writeChips, writeOverview } from './run-outputs.js';
 import { buildPatches, type PatchLayers } from './patches/index.js';
 import { joinTouching, mergeSameType } from './patches/join.js';
-import { cropToCore, planTiles, spreadSample, type Tile } from './tiling/index.js';
+import { centreWindow, cropToCore, planTiles, spreadSample, type Tile } from './tiling/index.js';
 import { LandCover, type Grid, type LandCoverBlock, type Patch, type RasterBlock, type StageContext, type Window } from './types.js';
 import { ChangeType, CHANGE_TYPE_NAMES } from './types.js';
 import { labelTile, mergeTiles, pruneTileComponents, type TileComponents } from './vectorize/index.js';
@@ -253,8 +253,7 @@ export async function planRun(config: DetectConfig, res: RunResources, ctx: Stag
     const { coregister } = config.normalize;
     const coregistration = coregister.enabled ? estimateShift(sample, coregister.maxShiftPx) : NO_SHIFT;
     if (coregistration.dx || coregistration.dy) sample = await readSample(coregistration);
-    const wantsPercentile = (dtype: string) =>
-      config.normalize.calibration === 'percentile' || (config.normalize.calibration === 'auto' && dtype === 'uint8');
+    const wantsPercentile = (dtype: string) => wantsPercentileCalibration(config.normalize.calibration, dtype);
     const calibration = {
       before: wantsPercentile(before.info.dtype) ? fitPercentileCalibration(sample.map((x) => x.b), config.normalize.reference) : null,
       after: wantsPercentile(after.info.dtype) ? fitPercentileCalibration(sample.map((x) => x.a), config.normalize.reference) : null,
@@ -590,13 +589,6 @@ function brightnessSpan(pairs: readonly { before: RasterBlock; after: RasterBloc
   if (values.length < 10) return 0;
   values.sort((a, b) => a - b);
   return values[Math.floor(values.length * 0.9)] - values[Math.floor(values.length * 0.1)];
-}
-
-/** The centred sub-window of at most `size` × `size` pixels. */
-function centreWindow(w: Window, size: number): Window {
-  const width = Math.min(size, w.width);
-  const height = Math.min(size, w.height);
-  return { col: w.col + Math.floor((w.width - width) / 2), row: w.row + Math.floor((w.height - height) / 2), width, height };
 }
 
 /** Ground size of a pixel in metres: the transform's for projected CRSs, converted at the scene centre for geographic ones. */

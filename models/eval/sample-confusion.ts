@@ -20,6 +20,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fromFile } from 'geotiff';
 import { ClassifyConfigSchema } from '../../config/classify.js';
+import { NormalizeSchema } from '../../config/pipeline.js';
 import { classifyScene } from '../../pipeline/landcover.js';
 import { LandCover, landCoverName, type StageContext } from '../../pipeline/types.js';
 import { LANDCOVER_TRUTH_FILES, MANIFEST_FILE, generateCounty } from '../../samples/index.js';
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
       if (runDir) predPath = join(runDir, `landcover_${date}.tif`);
       else {
         predPath = join(c, `landcover_${date}.tif`);
-        await classifyScene(join(c, `${date}.tif`), {}, classify, predPath, quietCtx);
+        await classifyScene(join(c, `${date}.tif`), {}, classify, predPath, quietCtx, NormalizeSchema.parse({}));
       }
       const m = confusion(truth, await readBand(predPath));
       console.log(`\n${formatConfusion(`seed ${seed} ${date}${runDir ? ` (${predPath})` : ''}`, m)}`);

@@ -6,7 +6,7 @@
  */
 import ort from 'onnxruntime-node';
 import { closeScene, openScene, readRawWindow, readWindow, type Scene } from '../../pipeline/imagery/index.js';
-import { fitPercentileCalibration, type ReflectanceReference } from '../../pipeline/normalize/calibrate.js';
+import { fitPercentileCalibration, wantsPercentileCalibration, type ReflectanceReference } from '../../pipeline/normalize/calibrate.js';
 import { applyNormalization, type Normalization } from '../../pipeline/normalize/index.js';
 import { ConfigError } from '../../pipeline/errors.js';
 import { burnLayer, loadVectorLayer } from '../../pipeline/baseline/vectors.js';
@@ -120,7 +120,7 @@ async function featurePlanes(session: ort.InferenceSession, block: RasterBlock):
   return { features: out.features.data as Float32Array, ruleLabel: out.rule_label.data as Int32Array };
 }
 
-const wantsPercentile = (read: ImageRead, scene: Scene) => read.calibration === 'percentile' || (read.calibration === 'auto' && scene.info.dtype === 'uint8');
+const wantsPercentile = (read: ImageRead, scene: Scene) => wantsPercentileCalibration(read.calibration, scene.info.dtype);
 const wholeWindow = (scene: Scene): Window => ({ col: 0, row: 0, width: scene.info.grid.width, height: scene.info.grid.height });
 
 /** Per (class) reservoir of row indices into a growing buffer, so memory stays bounded on big scenes. */

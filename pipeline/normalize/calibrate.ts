@@ -1,6 +1,13 @@
 import type { RasterBlock } from '../types.js';
 import type { Normalization } from './index.js';
 
+/** How a scene's values become reflectance: as read (reflectance), by percentile matching, or auto. */
+export type CalibrationMode = 'auto' | 'reflectance' | 'percentile';
+
+/** 'auto' treats 8-bit input as a display product (not reflectance) and percentile-calibrates it. */
+export const wantsPercentileCalibration = (mode: CalibrationMode, dtype: string): boolean =>
+  mode === 'percentile' || (mode === 'auto' && dtype === 'uint8');
+
 /** Where a band's low and high percentiles sit in surface reflectance for a typical land scene. */
 export type ReflectanceReference = Readonly<Record<string, readonly [low: number, high: number]>>;
 

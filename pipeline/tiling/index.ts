@@ -43,6 +43,13 @@ export function cropToCore<T extends Uint8Array | Uint16Array | Uint32Array | Fl
   return out;
 }
 
+/** The centred sub-window of at most `size` × `size` pixels. */
+export function centreWindow(w: Window, size: number): Window {
+  const width = Math.min(size, w.width);
+  const height = Math.min(size, w.height);
+  return { col: w.col + Math.floor((w.width - width) / 2), row: w.row + Math.floor((w.height - height) / 2), width, height };
+}
+
 /** Evenly spread subset of tiles (for sampling statistics before the main pass). */
 export function spreadSample<T>(items: readonly T[], n: number): T[] {
   if (items.length <= n) return [...items];
