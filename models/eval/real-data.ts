@@ -9,6 +9,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromFile } from 'geotiff';
+import { NormalizeSchema } from '../../config/pipeline.js';
+import { fitPercentileCalibration } from '../../pipeline/normalize/calibrate.js';
+import { applyNormalization } from '../../pipeline/normalize/index.js';
 import { LandCover, landCoverName, type LandCoverBlock, type LandCoverName, type RasterBlock } from '../../pipeline/types.js';
 
 /** A scene with reference labels and, per reference class, the classes of ours that count as correct. */
@@ -136,8 +139,10 @@ export async function loadSlovenia(dataRoot: string, correction: 'dos' | 'toa'):
  * The three Chesapeake NAIP patches (uint8 R, G, B, NIR). DN/255 is only a rough reflectance
  * proxy: NAIP is not radiometrically calibrated and is stretched for appearance, so vegetation
  * shows 0.3–0.5 in the visible where its reflectance is ≈ 0.03–0.08.
+ * @param calibration 'dn255': DN/255 as stored; 'percentile': each patch calibrated as a pipeline
+ *   run calibrates an 8-bit scene (`normalize.calibration` auto, default reference).
  */
-export async function loadChesapeake(dataRoot: string): Promise<LabelledScene[]> {
+export async function loadChesapeake(dataRoot: string, calibration: 'dn255' | 'percentile' = 'dn255'): Promise<LabelledScene[]> {
   const dir = join(dataRoot, CHESAPEAKE);
   const accepted = Object.fromEntries(Object.values(CHESAPEAKE_CLASSES).map((c) => [c.name, c.accepted]));
   const scenes: LabelledScene[] = [];
@@ -145,13 +150,15 @@ export async function loadChesapeake(dataRoot: string): Promise<LabelledScene[]>
     const img = await readBands(join(dir, `id_${id}_naip_rgbn.tif`), [0, 1, 2, 3]);
     const lab = await readBands(join(dir, `id_${id}_label.tif`), [0]);
     const [red, green, blue, nir] = img.bands.map((b) => b.map((v) => v / 255));
+    const raw: RasterBlock = { window: { col: 0, row: 0, width: img.width, height: img.height }, bandNames: ['blue', 'green', 'red', 'nir'], data: [blue, green, red, nir], valid: new Uint8Array(img.width * img.height).fill(1) };
+    const block = calibration === 'percentile' ? applyNormalization(raw, fitPercentileCalibration([raw], NormalizeSchema.parse({}).reference)) : raw;
     scenes.push({
       dataset: CHESAPEAKE,
       name: `id_${id}`,
-      block: { window: { col: 0, row: 0, width: img.width, height: img.height }, bandNames: ['blue', 'green', 'red', 'nir'], data: [blue, green, red, nir], valid: new Uint8Array(img.width * img.height).fill(1) },
+      block,
       reference: Array.from(lab.bands[0], (v) => CHESAPEAKE_CLASSES[v]?.name ?? null),
       accepted,
-      preprocessing: 'NAIP DN / 255 (rough proxy, not reflectance)',
+      preprocessing: calibration === 'percentile' ? 'NAIP DN percentile-calibrated per patch, as detect and classify read 8-bit input' : 'NAIP DN / 255 (rough proxy, not reflectance)',
     });
   }
   return scenes;

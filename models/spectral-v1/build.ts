@@ -42,6 +42,8 @@ export const PROTOCOL = {
   sloveniaAll:
     'As above, all five scenes. Scenes 0 and 1 are hazy: blue path reflectance from the dark object 0.15 and 0.08 (≈ 0.06 in the clear scenes), scattering exponent 0.8 and 2.2 (3.6–3.9, i.e. Rayleigh, in the clear scenes); there the model shows what haze does to it.',
   sloveniaToa: 'Clear scenes 2–4 without any atmospheric correction (TOA), to show the model\'s sensitivity to path radiance.',
+  chesapeakeCalibrated:
+    'Sanity check: three 256×256 NAIP patches (1 m) read as detect and classify read 8-bit input: each patch percentile-calibrated on its own (p0.5/p99 of each band onto the default reference), Chesapeake labels mapped to our classes. A beach patch is mostly sand, so its p99 is sand in every band and the calibration gives sand the NIR of vegetation.',
   chesapeake:
     'Sanity check: three 256×256 NAIP patches (1 m), DN/255 as a rough reflectance proxy (NAIP is uncalibrated and stretched, far brighter than reflectance), Chesapeake labels mapped to our classes.',
 } as const;
@@ -60,7 +62,10 @@ async function measure(modelPath: string, card: ModelCard, dataRoot: string): Pr
     metrics.push(await run(dos, `${SLOVENIA} scenes 0-4 (DOS)`, PROTOCOL.sloveniaAll));
     metrics.push(await run(toa.slice(2), `${SLOVENIA} scenes 2-4 (TOA)`, PROTOCOL.sloveniaToa));
   }
-  if (hasDataset(dataRoot, CHESAPEAKE)) metrics.push(await run(await loadChesapeake(dataRoot), `${CHESAPEAKE} (DN/255)`, PROTOCOL.chesapeake));
+  if (hasDataset(dataRoot, CHESAPEAKE)) {
+    metrics.push(await run(await loadChesapeake(dataRoot, 'percentile'), `${CHESAPEAKE} (percentile-calibrated)`, PROTOCOL.chesapeakeCalibrated));
+    metrics.push(await run(await loadChesapeake(dataRoot, 'dn255'), `${CHESAPEAKE} (DN/255)`, PROTOCOL.chesapeake));
+  }
   await session.release();
   return metrics;
 }
