@@ -48,6 +48,12 @@ export const TransitionRuleSchema = z
         type: changeType.describe('Type given to linear patches (e.g. roads)'),
         maxWidthM: z.number().positive().default(16).describe('Widest inscribed width (m) a linear patch may have'),
         minElongation: z.number().positive().default(6).describe('Minimum length / width ratio of a linear patch'),
+        minShare: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(1 / 3)
+          .describe('Touching changes of any rules that together are long and thin become one linear patch when at least this share of their pixels are this rule\'s: a 6 m road at 2 m is a pavement pixel or two between verges read as bare soil, and the dark line makes the crop beside it look like crowns (1 disables)'),
       })
       .optional()
       .describe('Shape test that re-types long thin patches'),

@@ -14,8 +14,8 @@ import { applyNormalization, fitNormalization, identityNormalization, type Norma
 import { fitPercentileCalibration, wantsPercentileCalibration } from './normalize/calibrate.js';
 import { scorePatches, writeClueListXlsx, writeJsonAtomic, writePatchesGeoJSON, type Score } from './outputs/index.js';
 import { countPatches, replaceDir, writeChangeRaster, writeChips, writeOverview } from './run-outputs.js';
-import { buildPatches, type PatchLayers } from './patches/index.js';
-import { joinTouching, mergeSameType } from './patches/join.js';
+import { buildPatches, isLinear, type PatchLayers } from './patches/index.js';
+import { assembleLinearSites, joinTouching, mergeSameType } from './patches/join.js';
 import { centreWindow, cropToCore, planTiles, spreadSample, type Tile } from './tiling/index.js';
 import { LandCover, type Grid, type LandCoverBlock, type Patch, type RasterBlock, type StageContext, type Window } from './types.js';
 import { ChangeType, CHANGE_TYPE_NAMES } from './types.js';
@@ -381,11 +381,12 @@ export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, 
         approved: burnt.approved,
         filings: burnt.filings,
       },
-      weights: { conf, outlineSteps: outline.steps, outlinePriorEdges: outline.priorEdges, outlineSharpEdges: outline.sharpEdges },
+      weights: { conf, outlineSteps: outline.steps, outlinePriorEdges: outline.priorEdges, outlineSharpEdges: outline.sharpEdges, outlineSharpEdgesThin: outline.sharpEdgesThin },
     });
     // Components that stay inside a tile and below the smallest mapping unit can never make a
-    // patch (unless they are earthworks that join a site), so they are dropped per tile.
-    return pruneTileComponents(labelled, plan.prunePixels, new Set(plan.joiningCodes));
+    // patch (unless they are earthworks that join a site, or, with a baseline, pieces of a larger
+    // cluster that may be assembled into a linear site), so they are dropped per tile.
+    return pruneTileComponents(labelled, plan.prunePixels, new Set(plan.joiningCodes), plan.mode === 'baseline');
   });
   const ids = [...counts.keys()].sort((x, y) => x - y);
   return {
@@ -441,7 +442,14 @@ export async function finishRun(plan: RunPlan, res: RunResources, tileResults: r
       const merged = mergeTiles(ordered.map((r) => r.components));
       if (mode !== 'baseline') return merged;
       const rules = config.rules.transitions;
-      const oneSite = mergeSameType(merged, new Map(rules.map((t, i) => [i + 1, t.type])), weakRuleCodes(config.rules));
+      const assembled = rules.reduce(
+        (cs, t, i) => (t.linear && t.linear.minShare < 1 ? assembleLinearSites(cs, i + 1, t.linear.minShare, (c) => isLinear(c, config.rules, plan.pixelSizeM)) : cs),
+        merged,
+      );
+      // Tiles kept the small pieces of larger clusters for the assembly; what it did not take is
+      // what every tile drops (pieces below the smallest unit that are not earthworks).
+      const sites = assembled.filter((c) => c.pixelCount >= plan.prunePixels || joiningCodes.has(c.code)).map((c, i) => ({ ...c, id: i + 1 }));
+      const oneSite = mergeSameType(sites, new Map(rules.map((t, i) => [i + 1, t.type])), weakRuleCodes(config.rules));
       return joinTouching(oneSite, joiningCodes, config.rules.joinMaxRatio);
     });
     const built = await clock.time('patches', () =>

@@ -89,4 +89,24 @@ describe('outlineEdges', () => {
     expect(fringe.steps.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(fringe.sharpEdges.reduce((a, b) => a + b, 0) / fringe.steps.reduce((a, b) => a + b, 0)).toBeLessThan(0.1);
   });
+
+  it('judges a road three pixels wide sharp only against the outside texture (sharpEdgesThin), and a thin fringe still soft', () => {
+    const before = twoFields();
+    // After: a dark asphalt strip, rows 40..42, across the left field.
+    const after = twoFields(2);
+    const asphalt = [0.05, 0.055, 0.06, 0.08];
+    for (let y = 40; y < 43; y++) for (let x = 12; x < 38; x++) for (let k = 0; k < 4; k++) after.data[k][y * W + x] = asphalt[k];
+    const road = outlineEdges(rect(12, 40, 26, 3), allClear, read, core, { before, after }, opts);
+    const sum = (a: Float32Array) => a.reduce((x, y) => x + y, 0);
+    // Strict: along the long sides the inside sample 4 px in lies beyond the far side, in the crop
+    // again, so the road looks like texture of its own contrast; mostly the ends count.
+    expect(sum(road.sharpEdges) / sum(road.steps)).toBeLessThan(0.5);
+    expect(sum(road.sharpEdgesThin) / sum(road.steps)).toBeGreaterThan(0.9);
+    // A three-pixel strip of the smooth fringe (gain 1 + 5 %/px) is no edge against its outside either.
+    const fringeAfter = twoFields(2);
+    for (let y = 0; y < W; y++) for (let x = 40; x < W; x++) for (const band of fringeAfter.data) band[y * W + x] *= 1 + 0.05 * (x - 40);
+    const sliver = outlineEdges(rect(52, 25, 3, 20), allClear, read, core, { before, after: fringeAfter }, opts);
+    expect(sum(sliver.steps)).toBeGreaterThan(0);
+    expect(sum(sliver.sharpEdgesThin) / sum(sliver.steps)).toBeLessThan(0.1);
+  });
 });

@@ -20,7 +20,10 @@ import type { RasterBlock, Window } from '../types.js';
  * lies on an edge of that image when the contrast across it, rel(a, b), is at least `ratio` times
  * the mean contrast at the same spacing within the two sides, (rel(a, a′) + rel(b, b′)) / 2, and
  * at least `minContrast`: a boundary stands out of the texture on both sides; noise, texture and
- * smooth gradients do not. rel is the relative L1 difference Σ|x − y| / (Σ(x + y) / 2) over all
+ * smooth gradients do not. Where the change does not reach a′ (a road three pixels wide), a′ lies
+ * beyond its far side and measures the object against its surroundings, not its texture, so the
+ * strict test fails every thin object; `sharpEdgesThin` judges such steps against the outside's
+ * texture alone, for sites that are thin by definition (roads). rel is the relative L1 difference Σ|x − y| / (Σ(x + y) / 2) over all
  * bands, so it holds for any sensor, band set and scaling. Steps onto pixels not seen clearly on
  * both dates, and steps whose samples leave the window or touch no-data on either date, are not
  * judged (a field cut by the scene edge or a cloud is judged on the rest of its outline).
@@ -46,6 +49,8 @@ export interface OutlineEvidence {
   readonly priorEdges: Float32Array;
   /** Of those, steps on an edge in the after image. */
   readonly sharpEdges: Float32Array;
+  /** As `sharpEdges`, but where the change is thinner than the inside samples reach, against the outside's texture alone. */
+  readonly sharpEdgesThin: Float32Array;
 }
 
 /**
@@ -59,6 +64,7 @@ export function outlineEdges(codes: Uint8Array, clear: Uint8Array, read: Window,
   const steps = new Float32Array(size);
   const priorEdges = new Float32Array(size);
   const sharpEdges = new Float32Array(size);
+  const sharpEdgesThin = new Float32Array(size);
   const dx0 = core.col - read.col;
   const dy0 = core.row - read.row;
   const samplers = [images.before, images.after].map((img) => new StepSampler(img, w, h));
@@ -79,13 +85,18 @@ export function outlineEdges(codes: Uint8Array, clear: Uint8Array, read: Window,
         const qy = y + uy;
         if (qx < 0 || qy < 0 || qx >= w || qy >= h || codes[qy * w + qx] || !clear[qy * w + qx]) continue;
         if (!samplers.every((s) => s.sample(x, y, ux, uy))) continue;
+        const ix = x - (IN + SPACING) * ux;
+        const iy = y - (IN + SPACING) * uy;
+        const thin = codes[iy * w + ix] === 0;
         steps[k]++;
         if (samplers[0].isEdge(opts)) priorEdges[k]++;
-        if (samplers[1].isEdge(opts)) sharpEdges[k]++;
+        const sharp = samplers[1].isEdge(opts);
+        if (sharp) sharpEdges[k]++;
+        if (sharp || (thin && samplers[1].isEdge(opts, true))) sharpEdgesThin[k]++;
       }
     }
   }
-  return { steps, priorEdges, sharpEdges };
+  return { steps, priorEdges, sharpEdges, sharpEdgesThin };
 }
 
 /** The four 3×3 samples of one outline step in one image, and the edge test on them. */
@@ -114,9 +125,11 @@ class StepSampler {
     );
   }
 
-  isEdge(opts: EdgeTestOptions): boolean {
+  /** `thin`: the inside sample a′ lies beyond the change, so only the outside's texture counts. */
+  isEdge(opts: EdgeTestOptions, thin = false): boolean {
     const across = rel(this.a, this.b);
-    return across >= opts.minContrast && across >= (opts.ratio * (rel(this.a, this.a2) + rel(this.b, this.b2))) / 2;
+    const within = thin ? rel(this.b, this.b2) : (rel(this.a, this.a2) + rel(this.b, this.b2)) / 2;
+    return across >= opts.minContrast && across >= opts.ratio * within;
   }
 
   /** Sum (the scale cancels in rel) of every band over the 3×3 window around (x, y). */

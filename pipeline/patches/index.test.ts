@@ -54,7 +54,7 @@ function components(rects: { c: number; r: number; w: number; h: number; code: n
         outlineSharpEdges[r * W + c] = x.sharpShare ?? 1;
       }
   const conf = new Float32Array(n).fill(0.8);
-  return mergeTiles([labelTile({ window: { col: 0, row: 0, width: W, height: W }, codes, layers: { before, after, parcel, approved, pbf, township, filings: new Uint32Array(n) }, weights: { conf, outlineSteps, outlinePriorEdges, outlineSharpEdges } })]);
+  return mergeTiles([labelTile({ window: { col: 0, row: 0, width: W, height: W }, codes, layers: { before, after, parcel, approved, pbf, township, filings: new Uint32Array(n) }, weights: { conf, outlineSteps, outlinePriorEdges, outlineSharpEdges, outlineSharpEdgesThin: outlineSharpEdges } })]);
 }
 
 describe('buildPatches', () => {

@@ -180,11 +180,13 @@ function followsFieldEdges(c: Component, rules: RulesConfig): boolean {
  * False when the component's judged outline is mostly no edge in the after image: the fading
  * fringe of a thin cloud or haze, not a new object (change/outline-edges.ts). A bright patch with
  * no judged step at all is ringed by cloud, shadow or no-data: most likely part of the cloud.
+ * `thin`: a linear site (a road), judged where it is thinner than the samples' reach against the
+ * outside's texture alone.
  */
-function hasSharpOutline(c: Component, rules: RulesConfig): boolean {
+function hasSharpOutline(c: Component, rules: RulesConfig, thin = false): boolean {
   if (rules.sharpOutline <= 0) return true;
   const steps = c.sums.outlineSteps ?? 0;
-  return steps > 0 && (c.sums.outlineSharpEdges ?? 0) / steps >= rules.sharpOutline;
+  return steps > 0 && (c.sums[thin ? 'outlineSharpEdgesThin' : 'outlineSharpEdges'] ?? 0) / steps >= rules.sharpOutline;
 }
 
 /**
@@ -230,7 +232,7 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
       }
       // A change of material within a class has no class boundary to vouch for it either: the
       // brightest part of a field harrowed as a whole is cut out where the threshold falls.
-      if ((rule.minBrightening !== undefined || opts.rules.sharpOutlineTypes.includes(type)) && !hasSharpOutline(c, opts.rules)) {
+      if ((rule.minBrightening !== undefined || opts.rules.sharpOutlineTypes.includes(type)) && !hasSharpOutline(c, opts.rules, type === rule.linear?.type)) {
         dropped.soft_outline++;
         continue;
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { labelTile, mergeTiles, traceComponent, pixelPolygonArea } from '../vectorize/index.js';
-import { joinTouching, mergeSameType } from './join.js';
+import { assembleLinearSites, joinTouching, mergeSameType } from './join.js';
 
 function comps(rows: string[]) {
   const h = rows.length;
@@ -76,5 +76,34 @@ describe('mergeSameType', () => {
     expect(mergeSameType(c, typeOf).map((x) => x.pixelCount)).toEqual([12, 4, 2]);
     // Codes of different types stay apart.
     expect(mergeSameType(c, new Map([[2, 'soil'], [3, 'yard']]))).toHaveLength(c.length);
+  });
+});
+
+describe('assembleLinearSites', () => {
+  // A "site is linear" test for these grids: at least 12 px long and at most 3 px tall.
+  const linear = (c: { bbox: { width: number; height: number } }) => c.bbox.width >= 12 && c.bbox.height <= 3;
+
+  it('makes one site of the pieces of a long thin cluster when enough of it is the linear code', () => {
+    const c = comps([
+      '..............',
+      '11511155111311',
+      '.3..........3.',
+      '..............',
+      '..........444.',
+      '..........444.',
+    ]);
+    const out = assembleLinearSites(c, 1, 1 / 3, linear);
+    const road = out.find((x) => x.code === 1)!;
+    expect(road.pixelCount).toBe(16);
+    expect(road.hist.after).toEqual([[10, 10], [30, 3], [50, 3]]);
+    expect(out.map((x) => x.code).sort()).toEqual([1, 4]);
+    expect(out.map((x) => x.id)).toEqual([1, 2]);
+  });
+
+  it('leaves a cluster alone when too little of it is the linear code, or when it is not linear', () => {
+    const few = comps(['55515555355555']);
+    expect(assembleLinearSites(few, 1, 1 / 3, linear)).toHaveLength(few.length);
+    const blob = comps(['1155', '1155', '5511', '5511']);
+    expect(assembleLinearSites(blob, 1, 1 / 3, linear)).toHaveLength(blob.length);
   });
 });

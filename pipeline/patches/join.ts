@@ -1,34 +1,9 @@
 import type { Component } from '../vectorize/index.js';
+import { forEachTouchingPair as touchingRuns } from '../vectorize/touching.js';
 import { createUnionFind } from '../vectorize/union-find.js';
 
-/**
- * Calls `touch(k, j, n)` for every pair of components k ≠ j that touch (4-adjacency), with n the
- * length of each stretch of border they share (called once per stretch, so sum n for the total).
- */
-function forEachTouchingPair(components: readonly Component[], touch: (k: number, j: number, n: number) => void): void {
-  // Row index of runs: row → [colStart, colEnd, component index][].
-  const rows = new Map<number, [number, number, number][]>();
-  components.forEach((c, k) => {
-    for (let i = 0; i < c.runs.length; i += 3) {
-      const r = c.runs[i];
-      let list = rows.get(r);
-      if (!list) rows.set(r, (list = []));
-      list.push([c.runs[i + 1], c.runs[i + 2], k]);
-    }
-  });
-  for (const list of rows.values()) list.sort((a, b) => a[0] - b[0]);
-  for (const [r, list] of rows) {
-    for (let i = 1; i < list.length; i++) if (list[i - 1][1] === list[i][0] && list[i - 1][2] !== list[i][2]) touch(list[i - 1][2], list[i][2], 1);
-    const below = rows.get(r + 1);
-    if (!below) continue;
-    // Overlap of intervals between consecutive rows (two-pointer sweep).
-    let j = 0;
-    for (const [s, e, k] of list) {
-      while (j < below.length && below[j][1] <= s) j++;
-      for (let q = j; q < below.length && below[q][0] < e; q++) if (below[q][2] !== k) touch(k, below[q][2], Math.min(e, below[q][1]) - Math.max(s, below[q][0]));
-    }
-  }
-}
+const forEachTouchingPair = (components: readonly Component[], touch: (k: number, j: number, n: number) => void) =>
+  touchingRuns(components.length, (k) => components[k].runs, touch);
 
 /** Merges groups of components (lists of indices) into one each, keeping `main`'s code; ids renumbered 1..n in first-run order. */
 function mergeGroups(components: readonly Component[], groups: Iterable<{ main: number; members: number[] }>): Component[] {
@@ -103,6 +78,39 @@ export function joinTouching(components: readonly Component[], from: ReadonlySet
     groups.set(t, g);
   });
   return mergeGroups(components, groups.values());
+}
+
+/**
+ * Assembles a long thin site that the classes split into touching pieces: a new road reads as
+ * pavement (built), verges and fill (bare soil) and, where the strip is one or two pixels wide,
+ * crowns (a dark line through crops makes the window textured). A cluster of touching components
+ * of any codes that, as one, `isLinearSite` accepts (called with the cluster as a component of
+ * `code`) and of which at least `minShare` of the pixels are `code`'s becomes one component of
+ * `code`; other clusters are left as they are. Ids are renumbered 1..n in first-run order.
+ */
+export function assembleLinearSites(components: readonly Component[], code: number, minShare: number, isLinearSite: (c: Component) => boolean): Component[] {
+  const uf = createUnionFind(components.length);
+  forEachTouchingPair(components, (k, j) => uf.union(k, j));
+  const clusters = new Map<number, number[]>();
+  components.forEach((_, k) => {
+    const root = uf.find(k);
+    clusters.set(root, [...(clusters.get(root) ?? []), k]);
+  });
+  const groups: { main: number; members: number[] }[] = [];
+  for (const members of clusters.values()) {
+    const own = members.filter((k) => components[k].code === code);
+    const total = members.reduce((s, k) => s + components[k].pixelCount, 0);
+    const ownPixels = own.reduce((s, k) => s + components[k].pixelCount, 0);
+    if (members.length > 1 && own.length > 0 && ownPixels >= minShare * total) {
+      const main = own.reduce((a, k) => (components[k].pixelCount > components[a].pixelCount ? k : a), own[0]);
+      if (isLinearSite(mergeInto(components[main], members.map((k) => components[k])))) {
+        groups.push({ main, members });
+        continue;
+      }
+    }
+    for (const k of members) groups.push({ main: k, members: [k] });
+  }
+  return mergeGroups(components, groups);
 }
 
 /** One component from several: runs sorted and coalesced, histograms and sums added, code of `main`. */

@@ -28,4 +28,21 @@ describe('pruneTileComponents', () => {
     expect(full.map((c) => c.pixelCount).sort()).toEqual([3, 4, 5]);
     expect(pruned.map((c) => [c.code, c.pixelCount, c.hist.row, c.sums.w])).toEqual(full.map((c) => [c.code, c.pixelCount, c.hist.row, c.sums.w]));
   });
+
+  it('with clusters, keeps the small pieces of a cluster of touching components that is large enough', () => {
+    // A road split into codes 1 (pavement) and 3 (verge): five pieces of 1–2 px, 8 px together;
+    // and a lone 2-px speck of code 1 below it.
+    const rows = ['......', '113311', '.3.1..', '.....1', '.....1'];
+    const w = 6;
+    const h = rows.length;
+    const codes = new Uint8Array(w * h);
+    for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) codes[r * w + c] = rows[r][c] === '.' ? 0 : Number(rows[r][c]);
+    const tc = labelTile({ window: { col: 10, row: 10, width: w, height: h }, codes, layers: {}, weights: {} });
+    // Not at the tile's edge: shift the window so that no run touches it.
+    const inner = { ...tc, window: { col: 9, row: 9, width: w + 2, height: h + 2 } };
+    expect(pruneTileComponents(inner, 8).count).toBe(0);
+    const kept = pruneTileComponents(inner, 8, new Set(), true);
+    expect([...kept.pixelCounts].reduce((a, b) => a + b, 0)).toBe(8);
+    expect(kept.count).toBe(tc.count - 1);
+  });
 });

@@ -1,25 +1,39 @@
+import { forEachTouchingPair } from './touching.js';
 import type { ColumnarHist, TileComponents } from './types.js';
+import { createUnionFind } from './union-find.js';
 
 /**
  * Drops the components of a tile that can never reach `minPixels`: those smaller than that which
- * do not touch the tile's edge (a component inside the core cannot grow when tiles merge), unless
- * their code is in `keepCodes` (components that may still join another). Keeps
- * memory proportional to the patches that matter, not to the specks of a large scene.
+ * do not touch the tile's edge (inside the core a component cannot grow when tiles merge), unless
+ * their code is in `keepCodes` (components that may still join another). With `clusters`, size
+ * and edge contact are those of the component's cluster of touching components of any codes: the
+ * pieces of one site that the classes split (a road's pavement, verges and texture) are kept
+ * whatever their size, to be assembled (patches/join.ts). Keeps memory proportional to the
+ * patches that matter, not to the specks of a large scene.
  */
-export function pruneTileComponents(tc: TileComponents, minPixels: number, keepCodes: ReadonlySet<number> = new Set()): TileComponents {
+export function pruneTileComponents(tc: TileComponents, minPixels: number, keepCodes: ReadonlySet<number> = new Set(), clusters = false): TileComponents {
   const { window: w } = tc;
+  const runsOf = (k: number) => tc.runs.subarray(3 * tc.runOffsets[k], 3 * tc.runOffsets[k + 1]);
+  const uf = createUnionFind(tc.count);
+  if (clusters) forEachTouchingPair(tc.count, runsOf, (k, j) => uf.union(k, j));
+  const clusterPixels = new Float64Array(tc.count);
+  const clusterAtEdge = new Uint8Array(tc.count);
+  for (let k = 0; k < tc.count; k++) {
+    const root = uf.find(k);
+    clusterPixels[root] += tc.pixelCounts[k];
+    if (clusterAtEdge[root]) continue;
+    for (let i = tc.runOffsets[k]; i < tc.runOffsets[k + 1]; i++) {
+      const [row, c0, c1] = [tc.runs[3 * i], tc.runs[3 * i + 1], tc.runs[3 * i + 2]];
+      if (row === w.row || row === w.row + w.height - 1 || c0 === w.col || c1 === w.col + w.width) {
+        clusterAtEdge[root] = 1;
+        break;
+      }
+    }
+  }
   const keep: number[] = [];
   for (let k = 0; k < tc.count; k++) {
-    if (tc.pixelCounts[k] >= minPixels || keepCodes.has(tc.codes[k])) {
-      keep.push(k);
-      continue;
-    }
-    let edge = false;
-    for (let i = tc.runOffsets[k]; i < tc.runOffsets[k + 1] && !edge; i++) {
-      const [row, c0, c1] = [tc.runs[3 * i], tc.runs[3 * i + 1], tc.runs[3 * i + 2]];
-      edge = row === w.row || row === w.row + w.height - 1 || c0 === w.col || c1 === w.col + w.width;
-    }
-    if (edge) keep.push(k);
+    const root = uf.find(k);
+    if (clusterPixels[root] >= minPixels || clusterAtEdge[root] || keepCodes.has(tc.codes[k])) keep.push(k);
   }
   if (keep.length === tc.count) return tc;
   const runOffsets = keptOffsets(tc.runOffsets, keep);
