@@ -107,6 +107,15 @@ function interiorPixels(b: { codes: ArrayLike<number>; W: number; H: number }, v
   return Array.from({ length: Math.min(n, all.length) }, (_, i) => all[Math.floor(((i + 0.5) * all.length) / Math.min(n, all.length))]);
 }
 
+/** The first change code (raster order) with a pixel 2 px inside it, and that pixel (a thin road has none). */
+function firstInterior(b: { codes: ArrayLike<number>; W: number; H: number }): [number, [number, number]] {
+  for (const code of new Set(Array.from(b.codes))) {
+    const [p] = code > 0 ? interiorPixels(b, code, 2, 1) : [];
+    if (p) return [code, p];
+  }
+  throw new Error('no change code with an interior pixel');
+}
+
 const hex = (h: string) => [1, 3, 5, 7].map((i) => (i < h.length ? parseInt(h.slice(i, i + 2), 16) : 255));
 
 describe('imagery tiles', () => {
@@ -277,8 +286,7 @@ describe('change raster tiles', () => {
 
   it('a custom palette colours only the codes it names', async () => {
     const change = await readBand(changeTif);
-    const code = [...new Set(Array.from(change.codes))].find((v) => v > 0)!;
-    const [p] = interiorPixels(change, code, 2, 1);
+    const [code, p] = firstInterior(change);
     const t = tilePixelOf(p[0], p[1], 17);
     const r = new TileRenderer();
     expect(px4(await rgba(await r.classes(changeTif, t.z, t.x, t.y, { [code]: '#102030' })), t.px, t.py)).toEqual([0x10, 0x20, 0x30, 255]);
@@ -383,8 +391,7 @@ describe('cache and renderer', () => {
     await copyFile(changeTif, path);
     const r = new TileRenderer({ revalidateMs: 0 });
     const change = await readBand(changeTif);
-    const code = [...new Set(Array.from(change.codes))].find((v) => v > 0)!;
-    const [p] = interiorPixels(change, code, 2, 1);
+    const [code, p] = firstInterior(change);
     const t = tilePixelOf(p[0], p[1], 17);
     expect(px4(await rgba(await r.classes(path, t.z, t.x, t.y)), t.px, t.py)).toEqual(hex(CHANGE_PALETTE[code]));
     // A re-run that found nothing there: all zeros.
