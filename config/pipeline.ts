@@ -43,6 +43,10 @@ export const TransitionRuleSchema = z
       .record(z.string(), changeType)
       .optional()
       .describe('Patch type by the majority after-class, e.g. {tree: outflow_forest, orchard: outflow_orchard}'),
+    interleaves: z
+      .boolean()
+      .default(false)
+      .describe('Pieces of this rule and of other interleaving rules that share at least rules.interleavedBorder pixel edges per pixel of the smaller are one object read two ways (film rows read half as roof) and become one patch of the larger piece\'s rule'),
     linear: z
       .object({
         type: changeType.describe('Type given to linear patches (e.g. roads)'),
@@ -66,6 +70,7 @@ const defaultTransitions: z.input<typeof TransitionRuleSchema>[] = [
     before: ['herbaceous', 'bare', 'disturbed'],
     after: ['built'],
     type: 'occupation_building',
+    interleaves: true,
     linear: { type: 'occupation_road', maxWidthM: 16, minElongation: 6 },
     closingM: 4,
   },
@@ -88,13 +93,18 @@ const defaultTransitions: z.input<typeof TransitionRuleSchema>[] = [
     closingM: 4,
   },
   { name: 'pond', before: ['herbaceous', 'bare', 'disturbed'], after: ['water'], type: 'outflow_pond' },
-  { name: 'greenhouse', before: ['herbaceous', 'bare', 'disturbed'], after: ['greenhouse'], type: 'outflow_greenhouse', closingM: 4 },
+  { name: 'greenhouse', before: ['herbaceous', 'bare', 'disturbed'], after: ['greenhouse'], type: 'outflow_greenhouse', closingM: 4, interleaves: true },
 ];
 
 export const RulesSchema = z
   .object({
     groups: LandUseGroupsSchema.default(LandUseGroupsSchema.parse({})),
     transitions: z.array(TransitionRuleSchema).min(1).default(defaultTransitions.map((t) => TransitionRuleSchema.parse(t))),
+    interleavedBorder: z
+      .number()
+      .min(0)
+      .default(0.5)
+      .describe('A piece of an interleaving rule (rules.transitions[].interleaves) that shares at least this many pixel edges per pixel of it with a larger piece of another interleaving rule is part of it: film rows read half as roof are one greenhouse. A compact block enclosed by another shares 4/√n edges per pixel, so at 0.5 a house of 256 m² (64 px at 2 m) or more inside a greenhouse stays a patch of its own (0 disables)'),
     joinMaxRatio: z
       .number()
       .min(1)

@@ -15,7 +15,7 @@ import { fitPercentileCalibration, wantsPercentileCalibration } from './normaliz
 import { scorePatches, writeClueListXlsx, writeJsonAtomic, writePatchesGeoJSON, type Score } from './outputs/index.js';
 import { countPatches, replaceDir, writeChangeRaster, writeChips, writeOverview } from './run-outputs.js';
 import { buildPatches, isLinear, type PatchLayers } from './patches/index.js';
-import { assembleLinearSites, joinTouching, mergeSameType } from './patches/join.js';
+import { assembleLinearSites, joinInterleaved, joinTouching, mergeSameType } from './patches/join.js';
 import { centreWindow, cropToCore, planTiles, spreadSample, type Tile } from './tiling/index.js';
 import { LandCover, type Grid, type LandCoverBlock, type Patch, type RasterBlock, type StageContext, type Window } from './types.js';
 import { ChangeType, CHANGE_TYPE_NAMES } from './types.js';
@@ -446,9 +446,11 @@ export async function finishRun(plan: RunPlan, res: RunResources, tileResults: r
         (cs, t, i) => (t.linear && t.linear.minShare < 1 ? assembleLinearSites(cs, i + 1, t.linear.minShare, (c) => isLinear(c, config.rules, plan.pixelSizeM)) : cs),
         merged,
       );
+      const interleaving = new Set(rules.flatMap((t, i) => (t.interleaves ? [i + 1] : [])));
+      const read2ways = config.rules.interleavedBorder > 0 ? joinInterleaved(assembled, interleaving, config.rules.interleavedBorder) : assembled;
       // Tiles kept the small pieces of larger clusters for the assembly; what it did not take is
       // what every tile drops (pieces below the smallest unit that are not earthworks).
-      const sites = assembled.filter((c) => c.pixelCount >= plan.prunePixels || joiningCodes.has(c.code)).map((c, i) => ({ ...c, id: i + 1 }));
+      const sites = read2ways.filter((c) => c.pixelCount >= plan.prunePixels || joiningCodes.has(c.code)).map((c, i) => ({ ...c, id: i + 1 }));
       const oneSite = mergeSameType(sites, new Map(rules.map((t, i) => [i + 1, t.type])), weakRuleCodes(config.rules));
       return joinTouching(oneSite, joiningCodes, config.rules.joinMaxRatio);
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { labelTile, mergeTiles, traceComponent, pixelPolygonArea } from '../vectorize/index.js';
-import { assembleLinearSites, joinTouching, mergeSameType } from './join.js';
+import { assembleLinearSites, joinInterleaved, joinTouching, mergeSameType } from './join.js';
 
 function comps(rows: string[]) {
   const h = rows.length;
@@ -105,5 +105,23 @@ describe('assembleLinearSites', () => {
     expect(assembleLinearSites(few, 1, 1 / 3, linear)).toHaveLength(few.length);
     const blob = comps(['1155', '1155', '5511', '5511']);
     expect(assembleLinearSites(blob, 1, 1 / 3, linear)).toHaveLength(blob.length);
+  });
+});
+
+describe('joinInterleaved', () => {
+  it('joins pieces that interleave pixel by pixel into the larger, and leaves a compact block inside another alone', () => {
+    // Film rows (8) read half as roof (7): the roof pieces are threaded through the film.
+    const rows = ['8888888888', '8787878788', '8888888888', '8778877888', '8888888888'];
+    const c = comps(rows);
+    const joined = joinInterleaved(c, new Set([7, 8]), 0.5);
+    expect(joined).toHaveLength(1);
+    expect(joined[0].code).toBe(8);
+    expect(joined[0].pixelCount).toBe(50);
+    // A 9×9 house (code 7) inside film: 36 shared edges for 81 pixels (0.44 per pixel) stays a house.
+    const big = Array.from({ length: 13 }, (_, r) => Array.from({ length: 13 }, (_, x) => (r >= 2 && r < 11 && x >= 2 && x < 11 ? '7' : '8')).join(''));
+    const kept = joinInterleaved(comps(big), new Set([7, 8]), 0.5);
+    expect(kept.map((x) => [x.code, x.pixelCount]).sort()).toEqual([[7, 81], [8, 88]]);
+    // Codes outside the set are never joined.
+    expect(joinInterleaved(c, new Set([8]), 0.5)).toHaveLength(c.length);
   });
 });

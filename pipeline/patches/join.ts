@@ -94,7 +94,9 @@ export function assembleLinearSites(components: readonly Component[], code: numb
   const clusters = new Map<number, number[]>();
   components.forEach((_, k) => {
     const root = uf.find(k);
-    clusters.set(root, [...(clusters.get(root) ?? []), k]);
+    const members = clusters.get(root);
+    if (members) members.push(k);
+    else clusters.set(root, [k]);
   });
   const groups: { main: number; members: number[] }[] = [];
   for (const members of clusters.values()) {
@@ -111,6 +113,46 @@ export function assembleLinearSites(components: readonly Component[], code: numb
     for (const k of members) groups.push({ main: k, members: [k] });
   }
   return mergeGroups(components, groups);
+}
+
+/**
+ * Joins a component of one of the `codes` to the touching component of another of them with which
+ * it shares the longest border, when that border is at least `minBorderPerPixel` pixel edges per
+ * pixel of it: pieces that interleave pixel by pixel are one object read two ways (film rows read
+ * half as roof). A compact building beside or inside a greenhouse shares only its sides (a 7×7
+ * block 28 edges for 49 pixels) and stays a patch of its own. Joins are applied to the pieces in
+ * ascending size, each into a larger one. Ids are renumbered 1..n in first-run order.
+ */
+export function joinInterleaved(components: readonly Component[], codes: ReadonlySet<number>, minBorderPerPixel: number): Component[] {
+  if (codes.size < 2) return [...components];
+  const border = new Map<number, Map<number, number>>();
+  forEachTouchingPair(components, (k, j, n) => {
+    const [a, b] = [components[k], components[j]];
+    if (!codes.has(a.code) || !codes.has(b.code) || a.code === b.code) return;
+    for (const [x, y] of [[k, j], [j, k]]) {
+      const m = border.get(x) ?? new Map<number, number>();
+      m.set(y, (m.get(y) ?? 0) + n);
+      border.set(x, m);
+    }
+  });
+  if (border.size === 0) return [...components];
+  const uf = createUnionFind(components.length);
+  const order = [...border.keys()].sort((a, b) => components[a].pixelCount - components[b].pixelCount || a - b);
+  for (const k of order) {
+    let best = -1;
+    let len = 0;
+    for (const [j, n] of border.get(k)!) if (components[j].pixelCount >= components[k].pixelCount && (n > len || (n === len && j < best))) [best, len] = [j, n];
+    if (best >= 0 && len >= minBorderPerPixel * components[k].pixelCount) uf.union(k, best);
+  }
+  const groups = new Map<number, { main: number; members: number[] }>();
+  components.forEach((c, k) => {
+    const root = uf.find(k);
+    const g = groups.get(root);
+    if (!g) return void groups.set(root, { main: k, members: [k] });
+    g.members.push(k);
+    if (c.pixelCount > components[g.main].pixelCount) g.main = k;
+  });
+  return mergeGroups(components, groups.values());
 }
 
 /** One component from several: runs sorted and coalesced, histograms and sums added, code of `main`. */
