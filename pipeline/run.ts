@@ -385,7 +385,7 @@ export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, 
     });
     // Components that stay inside a tile and below the smallest mapping unit can never make a
     // patch (unless they are earthworks that join a site, or, with a baseline, pieces of a larger
-    // cluster that may be assembled into a linear site), so they are dropped per tile.
+    // cluster that may be assembled into one site), so they are dropped per tile.
     return pruneTileComponents(labelled, plan.prunePixels, new Set(plan.joiningCodes), plan.mode === 'baseline');
   });
   const ids = [...counts.keys()].sort((x, y) => x - y);
@@ -448,7 +448,7 @@ export async function finishRun(plan: RunPlan, res: RunResources, tileResults: r
       );
       const interleaving = new Set(rules.flatMap((t, i) => (t.interleaves ? [i + 1] : [])));
       const read2ways = config.rules.interleavedBorder > 0 ? joinInterleaved(assembled, interleaving, config.rules.interleavedBorder) : assembled;
-      // Tiles kept the small pieces of larger clusters for the assembly; what it did not take is
+      // Tiles kept the small pieces of larger clusters for these joins; what they did not take is
       // what every tile drops (pieces below the smallest unit that are not earthworks).
       const sites = read2ways.filter((c) => c.pixelCount >= plan.prunePixels || joiningCodes.has(c.code)).map((c, i) => ({ ...c, id: i + 1 }));
       const oneSite = mergeSameType(sites, new Map(rules.map((t, i) => [i + 1, t.type])), weakRuleCodes(config.rules));

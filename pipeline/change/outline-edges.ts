@@ -20,11 +20,11 @@ import type { RasterBlock, Window } from '../types.js';
  * lies on an edge of that image when the contrast across it, rel(a, b), is at least `ratio` times
  * the mean contrast at the same spacing within the two sides, (rel(a, a′) + rel(b, b′)) / 2, and
  * at least `minContrast`: a boundary stands out of the texture on both sides; noise, texture and
- * smooth gradients do not. Where the change does not reach a′ (a road three pixels wide), a′ lies
- * beyond its far side and measures the object against its surroundings, not its texture, so the
- * strict test fails every thin object; `sharpEdgesThin` judges such steps against the outside's
- * texture alone, for sites that are thin by definition (roads). rel is the relative L1 difference Σ|x − y| / (Σ(x + y) / 2) over all
- * bands, so it holds for any sensor, band set and scaling. Steps onto pixels not seen clearly on
+ * smooth gradients do not. rel is the relative L1 difference Σ|x − y| / (Σ(x + y) / 2) over all
+ * bands, so it holds for any sensor, band set and scaling. Where the change does not reach a′ (a
+ * road three pixels wide), a′ lies beyond its far side and measures the object against its
+ * surroundings, not its texture, so the strict test fails every thin object; `sharpEdgesThin`
+ * judges such steps against the outside's texture alone, for sites thin by definition (roads). Steps onto pixels not seen clearly on
  * both dates, and steps whose samples leave the window or touch no-data on either date, are not
  * judged (a field cut by the scene edge or a cloud is judged on the rest of its outline).
  */

@@ -7,8 +7,8 @@ import { createUnionFind } from './union-find.js';
  * do not touch the tile's edge (inside the core a component cannot grow when tiles merge), unless
  * their code is in `keepCodes` (components that may still join another). With `clusters`, size
  * and edge contact are those of the component's cluster of touching components of any codes: the
- * pieces of one site that the classes split (a road's pavement, verges and texture) are kept
- * whatever their size, to be assembled (patches/join.ts). Keeps memory proportional to the
+ * pieces of one site that the classes split (a road's pavement, verges and texture; film rows
+ * read half as roof) are kept whatever their size, to be assembled (patches/join.ts). Keeps memory proportional to the
  * patches that matter, not to the specks of a large scene.
  */
 export function pruneTileComponents(tc: TileComponents, minPixels: number, keepCodes: ReadonlySet<number> = new Set(), clusters = false): TileComponents {
