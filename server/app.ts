@@ -142,17 +142,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.post('/api/login', async (req, reply) => {
     const body = parseOr400(LoginSchema, req.body, 'login');
     const key = `${req.ip}|${body.username.toLowerCase()}`;
-    const wait = limiter.retryAfter(key);
+    const wait = await limiter.retryAfter(ledger.db, key);
     if (wait > 0) {
       reply.header('Retry-After', String(wait));
       throw new HttpError(429, 'RATE_LIMITED', `登录失败次数过多，请 ${Math.ceil(wait / 60)} 分钟后再试 (too many failed logins; retry in ${wait} s)`);
     }
     const user = await checkLogin(ledger.db, body.username, body.password);
     if (!user) {
-      limiter.fail(key);
+      await limiter.fail(ledger.db, key);
       throw new HttpError(401, 'BAD_CREDENTIALS', '用户名或密码错误 (wrong username or password)');
     }
-    limiter.succeed(key);
+    await limiter.succeed(ledger.db, key);
     const s = await createSession(ledger.db, user, ttlHours);
     await audit(ledger.db, user.username, 'login', { ip: req.ip });
     reply.header('Set-Cookie', cookie(s.token, ttlHours * 3600));

@@ -137,29 +137,34 @@ export async function endSession(db: Queryable, token: string): Promise<void> {
 
 /**
  * Failed logins per key (client address + username) in a sliding window: after `max` failures the
- * key waits until the oldest failure leaves the window. In memory: one server process per ledger.
+ * key waits until the oldest failure leaves the window. Kept in the ledger (login_failures), so a
+ * restart does not clear a lockout and every server process on one ledger enforces the same one.
  */
 export class LoginLimiter {
-  private readonly failures = new Map<string, number[]>();
   constructor(
     private readonly max = 5,
     private readonly windowMs = 15 * 60_000,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Seconds to wait before the next attempt, or 0. */
-  retryAfter(key: string): number {
+  /** Seconds to wait before the next attempt of `key`, or 0. */
+  async retryAfter(db: Db, key: string): Promise<number> {
     const t = this.now();
-    const recent = (this.failures.get(key) ?? []).filter((x) => t - x < this.windowMs);
-    this.failures.set(key, recent);
-    return recent.length >= this.max ? Math.ceil((recent[0] + this.windowMs - t) / 1000) : 0;
+    const r = await db.query<{ n: number; oldest: number | null }>(
+      'SELECT count(*)::int AS n, (extract(epoch FROM min(failed_at)) * 1000)::float8 AS oldest FROM login_failures WHERE key = $1 AND failed_at > to_timestamp($2 / 1000.0)',
+      [key, t - this.windowMs],
+    );
+    const { n, oldest } = r.rows[0];
+    return n >= this.max && oldest !== null ? Math.max(1, Math.ceil((oldest + this.windowMs - t) / 1000)) : 0;
   }
-  fail(key: string): void {
-    const list = this.failures.get(key) ?? [];
-    list.push(this.now());
-    this.failures.set(key, list);
+
+  async fail(db: Db, key: string): Promise<void> {
+    const t = this.now();
+    await db.query('DELETE FROM login_failures WHERE failed_at <= to_timestamp($1 / 1000.0)', [t - this.windowMs]);
+    await db.query('INSERT INTO login_failures (key, failed_at) VALUES ($1, to_timestamp($2 / 1000.0))', [key, t]);
   }
-  succeed(key: string): void {
-    this.failures.delete(key);
+
+  async succeed(db: Db, key: string): Promise<void> {
+    await db.query('DELETE FROM login_failures WHERE key = $1', [key]);
   }
 }

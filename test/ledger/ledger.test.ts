@@ -46,12 +46,12 @@ describe.each(BACKENDS)('ledger (%s)', (backend) => {
     const schema = newSchema();
     await withLedger(backend, async (l) => {
       const r = await l.db.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY version');
-      expect(r.rows.map((x) => x.name)).toEqual(['001_init.sql', '002_idle.sql', '003_compensation.sql', '004_review.sql']);
+      expect(r.rows.map((x) => x.name)).toEqual(['001_init.sql', '002_idle.sql', '003_compensation.sql', '004_review.sql', '005_login_failures.sql']);
       const idx = await l.db.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexdef ILIKE '%gist%' ORDER BY 1", [schema]);
       expect(idx.rows.map((x) => x.indexname)).toEqual(['cases_geom_gix', 'projects_geom_gix']);
     }, { schema });
     // Reopening finds everything applied.
-    await withLedger(backend, async (l) => expect((await l.db.query('SELECT * FROM schema_migrations')).rows.length).toBe(4), { schema });
+    await withLedger(backend, async (l) => expect((await l.db.query('SELECT * FROM schema_migrations')).rows.length).toBe(5), { schema });
   });
 
   it('ingests a run once: second ingest reports and changes nothing; areas are ellipsoidal', async () => {

@@ -9,6 +9,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseSummary, Ledger } from '../../ledger/index.js';
 import { tileRange } from '../../server/tiles/index.js';
+import { upsertUser } from '../../server/auth.js';
 import { dropServerSchemas, testLedger } from '../ledger/helpers.js';
 import { appFor, detectSample, PASSWORD, seedLedger, type Accounts, type World } from './fixture.js';
 
@@ -85,6 +86,24 @@ describe('sessions', () => {
     expect(locked.json().message).toMatch(/登录失败次数过多/);
     // Another account from the same address is not locked out.
     expect((await app.inject({ method: 'POST', url: '/api/login', payload: { username: 'analyst2', password: PASSWORD } })).statusCode).toBe(200);
+  });
+
+  it('keeps the lockout in the ledger: a second server on it, or a restarted one, refuses too', async () => {
+    await upsertUser(ledger.db, { username: 'lockout', password: PASSWORD, role: 'viewer', xzqdm: null, displayName: 'lockout' }, 'test');
+    const other = await appFor(ledger, world);
+    try {
+      const login = (a: typeof app, password: string) => a.inject({ method: 'POST', url: '/api/login', payload: { username: 'lockout', password } });
+      const codes: number[] = [];
+      // Failures alternate between the two servers; the sixth attempt is refused by either.
+      for (let i = 0; i < 5; i++) codes.push((await login(i % 2 ? other : app, `wrong ${i}`)).statusCode);
+      expect(codes).toEqual([401, 401, 401, 401, 401]);
+      expect((await login(other, PASSWORD)).statusCode).toBe(429);
+      const restarted = await appFor(ledger, world);
+      expect((await login(restarted, PASSWORD)).statusCode).toBe(429);
+      await restarted.close();
+    } finally {
+      await other.close();
+    }
   });
 
   it('stores passwords as memory-hard scrypt hashes, never in clear', async () => {
