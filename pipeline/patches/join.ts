@@ -5,6 +5,31 @@ import { createUnionFind } from '../vectorize/union-find.js';
 const forEachTouchingPair = (components: readonly Component[], touch: (k: number, j: number, n: number) => void) =>
   touchingRuns(components.length, (k) => components[k].runs, touch);
 
+/**
+ * Border length (pixel edges) from each component k to each touching component j, for the ordered
+ * pairs (k, j) that `counts` accepts.
+ */
+function sharedBorders(components: readonly Component[], counts: (from: Component, to: Component) => boolean): Map<number, Map<number, number>> {
+  const border = new Map<number, Map<number, number>>();
+  forEachTouchingPair(components, (k, j, n) => {
+    for (const [a, b] of [[k, j], [j, k]]) {
+      if (!counts(components[a], components[b])) continue;
+      const m = border.get(a) ?? new Map<number, number>();
+      m.set(b, (m.get(b) ?? 0) + n);
+      border.set(a, m);
+    }
+  });
+  return border;
+}
+
+/** The neighbour `eligible` accepts that shares the longest border (ties: the lower index), and that length; -1 if none. */
+function longestBorder(borders: ReadonlyMap<number, number>, eligible: (j: number) => boolean = () => true): [index: number, length: number] {
+  let best = -1;
+  let len = -1;
+  for (const [j, n] of borders) if (eligible(j) && (n > len || (n === len && j < best))) [best, len] = [j, n];
+  return [best, len];
+}
+
 /** Merges groups of components (lists of indices) into one each, keeping `main`'s code; ids renumbered 1..n in first-run order. */
 function mergeGroups(components: readonly Component[], groups: Iterable<{ main: number; members: number[] }>): Component[] {
   const merged = [...groups].map(({ main, members }) => (members.length === 1 ? components[members[0]] : mergeInto(components[main], members.map((k) => components[k]))));
@@ -53,21 +78,11 @@ export function mergeSameType(components: readonly Component[], typeOf: Readonly
 export function joinTouching(components: readonly Component[], from: ReadonlySet<number>, maxRatio = Infinity): Component[] {
   if (from.size === 0) return [...components];
   // Border length between pairs (from-component k, site j).
-  const border = new Map<number, Map<number, number>>();
-  forEachTouchingPair(components, (k, j, n) => {
-    for (const [a, b] of [[k, j], [j, k]]) {
-      if (!from.has(components[a].code) || from.has(components[b].code)) continue;
-      const m = border.get(a) ?? new Map<number, number>();
-      m.set(b, (m.get(b) ?? 0) + n);
-      border.set(a, m);
-    }
-  });
+  const border = sharedBorders(components, (a, b) => from.has(a.code) && !from.has(b.code));
   if (border.size === 0) return [...components];
   const target = components.map((_, k) => k);
   for (const [k, m] of border) {
-    let best = -1;
-    let len = -1;
-    for (const [j, n] of m) if (n > len || (n === len && j < best)) [best, len] = [j, n];
+    const [best] = longestBorder(m);
     if (components[k].pixelCount <= maxRatio * components[best].pixelCount) target[k] = best;
   }
   const groups = new Map<number, { main: number; members: number[] }>();
@@ -125,23 +140,12 @@ export function assembleLinearSites(components: readonly Component[], code: numb
  */
 export function joinInterleaved(components: readonly Component[], codes: ReadonlySet<number>, minBorderPerPixel: number): Component[] {
   if (codes.size < 2) return [...components];
-  const border = new Map<number, Map<number, number>>();
-  forEachTouchingPair(components, (k, j, n) => {
-    const [a, b] = [components[k], components[j]];
-    if (!codes.has(a.code) || !codes.has(b.code) || a.code === b.code) return;
-    for (const [x, y] of [[k, j], [j, k]]) {
-      const m = border.get(x) ?? new Map<number, number>();
-      m.set(y, (m.get(y) ?? 0) + n);
-      border.set(x, m);
-    }
-  });
+  const border = sharedBorders(components, (a, b) => codes.has(a.code) && codes.has(b.code) && a.code !== b.code);
   if (border.size === 0) return [...components];
   const uf = createUnionFind(components.length);
   const order = [...border.keys()].sort((a, b) => components[a].pixelCount - components[b].pixelCount || a - b);
   for (const k of order) {
-    let best = -1;
-    let len = 0;
-    for (const [j, n] of border.get(k)!) if (components[j].pixelCount >= components[k].pixelCount && (n > len || (n === len && j < best))) [best, len] = [j, n];
+    const [best, len] = longestBorder(border.get(k)!, (j) => components[j].pixelCount >= components[k].pixelCount);
     if (best >= 0 && len >= minBorderPerPixel * components[k].pixelCount) uf.union(k, best);
   }
   const groups = new Map<number, { main: number; members: number[] }>();
