@@ -17,6 +17,7 @@ import { LandCover } from '../../pipeline/types.js';
 import { countyRunInput, generateCounty, LANDCOVER_TRUTH_FILES, type CountyManifest } from '../../samples/index.js';
 import { loadTrainSpec } from '../../models/train/spec.js';
 import { repoRoot } from '../helpers/paths.js';
+import { scoreTotals } from '../helpers/score.js';
 
 const modelDir = join(repoRoot, 'models', 'landcover-cnn-v1');
 const quiet = { info() {}, warn() {}, debug() {} };
@@ -81,14 +82,7 @@ describe('our convolutional model (landcover-cnn-v1) from its card alone', () =>
     expect(patches.type).toBe('FeatureCollection');
     expect(patches.features.length).toBeGreaterThan(0);
     const score = result.summary.score!;
-    let planted = 0;
-    let matched = 0;
-    let detected = 0;
-    for (const s of Object.values(score.byType)) {
-      planted += s.planted;
-      matched += s.matched;
-      detected += s.detected;
-    }
+    const { planted, matched, detected } = scoreTotals(score);
     expect(planted).toBeGreaterThan(0);
     expect(detected).toBe(patches.features.length);
     expect(matched).toBeLessThanOrEqual(detected);
