@@ -114,8 +114,8 @@ program
   .action(async (o) => {
     const sceneOptions = SceneOptionsSchema.parse({ ...(o.bands ? { bands: parseBandMapping(o.bands) } : {}), ...(o.scale ? { scale: Number(o.scale) } : {}) });
     const classify = ClassifyConfigSchema.parse({ model: o.model ?? defaultModelDir() });
-    const { calibration, reference } = NormalizeSchema.parse({ calibration: o.calibration });
-    const counts = await classifyScene(o.image, sceneOptions, classify, o.out, { log: logger(), now: Date.now }, { calibration, reference });
+    const { calibration, reference, sampleTiles } = NormalizeSchema.parse({ calibration: o.calibration });
+    const counts = await classifyScene(o.image, sceneOptions, classify, o.out, { log: logger(), now: Date.now }, { calibration, reference, sampleTiles });
     console.table(counts);
   });
 

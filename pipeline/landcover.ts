@@ -47,6 +47,8 @@ export interface ClassifySceneOptions {
   readonly calibration: CalibrationMode;
   /** Percentile anchors (`normalize.reference` of a detection run). */
   readonly reference: ReflectanceReference;
+  /** Tiles sampled, spread over the scene, to fit the calibration (`normalize.sampleTiles`). */
+  readonly sampleTiles: number;
   readonly tileSize?: number;
 }
 
@@ -78,7 +80,7 @@ export async function classifyScene(
     let calibration: Normalization | null = null;
     if (wantsPercentileCalibration(opts.calibration, scene.info.dtype)) {
       const sample = [];
-      for (const t of spreadSample(tiles, 16)) sample.push(await readWindow(scene, centreWindow(t.core, 512), bands, ctx.signal));
+      for (const t of spreadSample(tiles, opts.sampleTiles)) sample.push(await readWindow(scene, centreWindow(t.core, 512), bands, ctx.signal));
       calibration = fitPercentileCalibration(sample, opts.reference);
       ctx.log.warn('input is not surface reflectance: bands calibrated by percentile matching (approximate)', { bands: calibration.bands });
     }

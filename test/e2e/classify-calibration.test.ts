@@ -32,14 +32,14 @@ describe.skipIf(!hasSharedData)('classify on 8-bit NAIP', () => {
   const image = shared('naip-north-dakota-2009-2020', 'm_4709963_se_14_1_20100629.tif');
   const bands = { red: 1, green: 2, blue: 3, nir: 4 };
   const classify = ClassifyConfigSchema.parse({ model: defaultModelDir() });
-  const { reference } = NormalizeSchema.parse({});
+  const { reference, sampleTiles } = NormalizeSchema.parse({});
 
   it('auto calibration: the clear summer scene is mostly vegetation, not cloud, and matches what detect saw', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fw-classify-'));
     const asRead = join(dir, 'as-read.tif');
     const auto = join(dir, 'auto.tif');
-    await classifyScene(image, { bands }, classify, asRead, ctx, { calibration: 'reflectance', reference });
-    await classifyScene(image, { bands }, classify, auto, ctx, { calibration: 'auto', reference });
+    await classifyScene(image, { bands }, classify, asRead, ctx, { calibration: 'reflectance', reference, sampleTiles });
+    await classifyScene(image, { bands }, classify, auto, ctx, { calibration: 'auto', reference, sampleTiles });
     const [raw, calibrated] = await Promise.all([readClasses(asRead), readClasses(auto)]);
     // DN/255 makes a stretched display product far brighter than reflectance: half of it is "cloud".
     expect(share(raw, LandCover.cloud)).toBeGreaterThan(0.3);
