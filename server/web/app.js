@@ -69,6 +69,8 @@ async function loadList(keep) {
   p.set('limit', String(state.limit));
   p.set('offset', String(state.offset));
   const r = await api(`/api/cases?${p}`);
+  // The selection may have moved while the list loaded: keep the row selected now, not at the call.
+  const selected = keep ? state.rows[state.index]?.jcbh ?? state.current?.jcbh : undefined;
   state.rows = r.rows;
   state.total = r.total;
   $('queue-meta').textContent = `共 ${r.total} 个图斑`;
@@ -85,7 +87,7 @@ async function loadList(keep) {
     e.set('format', fmt);
     $(id).href = `/api/export?${e}`;
   }
-  const i = keep ? state.rows.findIndex((c) => c.jcbh === state.current?.jcbh) : -1;
+  const i = keep ? state.rows.findIndex((c) => c.jcbh === selected) : -1;
   state.index = i;
   markSelected();
 }
@@ -124,7 +126,10 @@ const EVENT_KIND = { created: '发现', observed: '再次监测到', transition:
 const FIELD_LABEL = { approvalNo: '批准文号', reason: '原因', illegalKind: '违法类型', filingNo: '备案编号', evidence: '整改材料', deadline: '期限', role: '角色', filename: '文件' };
 
 async function openCase(jcbh) {
+  // Keys can open cases faster than they load; only the last one opened may fill the panel.
+  const seq = (state.openSeq = (state.openSeq ?? 0) + 1);
   const c = await api(`/api/cases/${encodeURIComponent(jcbh)}`);
+  if (seq !== state.openSeq) return;
   state.current = c;
   hideDecision();
   $('panel-empty').hidden = true;
@@ -225,8 +230,8 @@ $('decision').addEventListener('submit', async (e) => {
     await api(`/api/cases/${encodeURIComponent(c.jcbh)}/transition`, { method: 'POST', json: { to, fields, note: $('decision-note').value || undefined, expectedVersion: c.version } });
     hideDecision();
     $('case-list').focus();
-    await openCase(c.jcbh);
     message(`已提交：${c.jcbh} ${state.meta.statuses[to]}`);
+    await openCase(c.jcbh);
     await loadList(true);
   } catch (err) {
     if (err.status === 409) {
