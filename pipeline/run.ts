@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DetectConfig } from '../config/index.js';
 import { loadVectorLayer, burnLayer, type VectorLayer } from './baseline/vectors.js';
-import { BaselineGroup, compileRules, detectChangesInWindow, isLandClass, weakRuleCodes } from './change/index.js';
+import { BaselineGroup, compileRules, decodeTransition, detectChangesInWindow, isLandClass, weakRuleCodes } from './change/index.js';
 import { outlineEdges } from './change/outline-edges.js';
 import { estimateShift, NO_SHIFT, shiftedGrid, type Coregistration } from './normalize/coregister.js';
 import { checkBands, createClassifier, loadModel, resolveModelDir, type Classifier, type LoadedModel } from './classify/index.js';
@@ -384,9 +384,9 @@ export async function processTile(plan: RunPlan, res: RunResources, tile: Tile, 
       weights: { conf, outlineSteps: outline.steps, outlinePriorEdges: outline.priorEdges, outlineSharpEdges: outline.sharpEdges, outlineSharpEdgesThin: outline.sharpEdgesThin },
     });
     // Components that stay inside a tile and below the smallest mapping unit can never make a
-    // patch (unless they are earthworks that join a site, or, with a baseline, pieces of a larger
-    // cluster that may be assembled into one site), so they are dropped per tile.
-    return pruneTileComponents(labelled, plan.prunePixels, new Set(plan.joiningCodes), plan.mode === 'baseline');
+    // patch (unless they are earthworks that join a site, or pieces of a larger cluster that may
+    // be assembled into one site), so they are dropped per tile.
+    return pruneTileComponents(labelled, plan.prunePixels, new Set(plan.joiningCodes), true);
   });
   const ids = [...counts.keys()].sort((x, y) => x - y);
   return {
@@ -440,7 +440,12 @@ export async function finishRun(plan: RunPlan, res: RunResources, tileResults: r
     const joiningCodes = new Set(plan.joiningCodes);
     const components = await clock.time('vectorize', () => {
       const merged = mergeTiles(ordered.map((r) => r.components));
-      if (mode !== 'baseline') return merged;
+      if (mode !== 'baseline') {
+        // One new cover is one site whatever it replaced: film laid on a field part green, part
+        // ploughed is two transitions pixel by pixel, and neither half alone is the greenhouse.
+        const sites = mergeSameType(merged, new Map(merged.map((c) => [c.code, String(decodeTransition(c.code).after)])));
+        return sites.filter((c) => c.pixelCount >= plan.prunePixels).map((c, i) => ({ ...c, id: i + 1 }));
+      }
       const rules = config.rules.transitions;
       const assembled = rules.reduce(
         (cs, t, i) => (t.linear && t.linear.minShare < 1 ? assembleLinearSites(cs, i + 1, t.linear.minShare, (c) => isLinear(c, config.rules, plan.pixelSizeM)) : cs),

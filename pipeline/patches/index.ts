@@ -1,5 +1,5 @@
 import type { RulesConfig } from '../change/index.js';
-import { decodeTransition } from '../change/index.js';
+import { decodeTransition, isLandClass, transitionCode } from '../change/index.js';
 import type { VectorLayer } from '../baseline/vectors.js';
 import { CGCS2000, makeTransform } from '../geo/crs.js';
 import { pixelToMap } from '../geo/grid.js';
@@ -254,7 +254,10 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
         dropped.soft_outline++;
         continue;
       }
-      const t = decodeTransition(c.code);
+      // A site merged from pieces of one after-class (run.ts) is named by what it mostly replaced.
+      const piece = decodeTransition(c.code);
+      const before = majority(c.hist.before)?.[0];
+      const t = before !== undefined && before !== piece.after && isLandClass(before) ? { before, after: piece.after } : piece;
       // Between crop and soil (ploughed or bright and dry), a change that stops at the field's
       // edges is the season's work on that field, as in baseline mode; one cutting into a field is kept.
       if (CULTIVATED.has(t.before) && CULTIVATED.has(t.after) && followsFieldEdges(c, opts.rules)) {
@@ -262,7 +265,7 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
         continue;
       }
       type = 'transition';
-      code = c.code;
+      code = transitionCode(t.before, t.after);
       qsdl = landCoverName(t.before);
       xzdl = landCoverName(t.after);
       label = `${qsdl}→${xzdl}`;
