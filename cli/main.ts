@@ -56,6 +56,7 @@ program
   .option('--before-date <date>', 'acquisition date of the before scene, when the file has none')
   .option('--after-date <date>', 'acquisition date of the after scene, when the file has none')
   .option('--scale <k>', 'multiply raw values by k to get reflectance (both scenes)')
+  .option('--offset <c>', 'add c after scaling (both scenes; Landsat Collection 2 Level-2: --scale 0.0000275 --offset -0.2)')
   .option('--region-code <code>', 'administrative code that starts every patch id')
   .option('--tile-size <px>', 'core tile size')
   .option('--model <dir>', 'model folder (card.json + model.onnx)')
@@ -75,6 +76,7 @@ program
       ...(bands ? { bands: parseBandMapping(bands) } : {}),
       ...(date ? { date } : {}),
       ...(o.scale ? { scale: Number(o.scale) } : {}),
+      ...(o.offset ? { offset: Number(o.offset) } : {}),
     });
     const input: DetectConfigInput = {
       ...(file as object),
@@ -105,6 +107,7 @@ program
   .requiredOption('--out <tif>', 'land-cover GeoTIFF to write')
   .option('--bands <map>', 'band mapping, e.g. blue=3,green=2,red=1,nir=4')
   .option('--scale <k>', 'multiply raw values by k to get reflectance')
+  .option('--offset <c>', 'add c after scaling (Landsat Collection 2 Level-2: --scale 0.0000275 --offset -0.2)')
   .option('--model <dir>', 'model folder (card.json + model.onnx)')
   .addOption(
     new Option('--calibration <mode>', 'how stored values become reflectance: auto (8-bit input is percentile-calibrated, as detect does), reflectance or percentile')
@@ -112,7 +115,7 @@ program
       .default('auto'),
   )
   .action(async (o) => {
-    const sceneOptions = SceneOptionsSchema.parse({ ...(o.bands ? { bands: parseBandMapping(o.bands) } : {}), ...(o.scale ? { scale: Number(o.scale) } : {}) });
+    const sceneOptions = SceneOptionsSchema.parse({ ...(o.bands ? { bands: parseBandMapping(o.bands) } : {}), ...(o.scale ? { scale: Number(o.scale) } : {}), ...(o.offset ? { offset: Number(o.offset) } : {}) });
     const classify = ClassifyConfigSchema.parse({ model: o.model ?? defaultModelDir() });
     const { calibration, reference, sampleTiles } = NormalizeSchema.parse({ calibration: o.calibration });
     const counts = await classifyScene(o.image, sceneOptions, classify, o.out, { log: logger(), now: Date.now }, { calibration, reference, sampleTiles });

@@ -236,7 +236,7 @@ export const NormalizeSchema = z
     calibration: z
       .enum(['auto', 'reflectance', 'percentile'])
       .default('auto')
-      .describe('reflectance: inputs are surface reflectance; percentile: map each band\'s p0.5/p99 onto the reference (for 8-bit display products); auto: percentile for 8-bit input, else reflectance'),
+      .describe('reflectance: inputs are surface reflectance; percentile: map each band\'s p0.5/p99 onto the reference (for 8-bit display products); auto: percentile for 8-bit input and for values no surface reflectance has (darkest 1 % of every band above 0.25, or brightest 1 % of a band above 1.5: digital numbers at another scale), else reflectance'),
     reference: z
       .record(z.string(), z.tuple([z.number(), z.number()]))
       .default({ blue: [0.01, 0.15], green: [0.015, 0.18], red: [0.01, 0.22], nir: [0.015, 0.45] })

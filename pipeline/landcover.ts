@@ -3,7 +3,7 @@ import type { SceneOptions } from './imagery/index.js';
 import { checkBands, createClassifier, loadModel, resolveModelDir } from './classify/index.js';
 import { closeScene, createGeoTiffWriter, openScene, readWindow, type GeoTiffWriter } from './imagery/index.js';
 import { applyNormalization, type Normalization } from './normalize/index.js';
-import { fitPercentileCalibration, wantsPercentileCalibration, type CalibrationMode, type ReflectanceReference } from './normalize/calibrate.js';
+import { percentileCalibrationFor, type CalibrationMode, type ReflectanceReference } from './normalize/calibrate.js';
 import { centreWindow, cropToCore, planTiles, spreadSample } from './tiling/index.js';
 import { LAND_COVER_NAMES, LandCover, type Grid, type StageContext, type Window } from './types.js';
 
@@ -78,11 +78,11 @@ export async function classifyScene(
     const size = Math.max(256, Math.round(tileSize / 256) * 256);
     const tiles = planTiles(grid, size, model.card.contextPx);
     let calibration: Normalization | null = null;
-    if (wantsPercentileCalibration(opts.calibration, scene.info.dtype)) {
+    if (opts.calibration !== 'reflectance') {
       const sample = [];
       for (const t of spreadSample(tiles, opts.sampleTiles)) sample.push(await readWindow(scene, centreWindow(t.core, 512), bands, ctx.signal));
-      calibration = fitPercentileCalibration(sample, opts.reference);
-      ctx.log.warn('input is not surface reflectance: bands calibrated by percentile matching (approximate)', { bands: calibration.bands });
+      calibration = percentileCalibrationFor(opts.calibration, scene.info.dtype, sample, opts.reference);
+      if (calibration) ctx.log.warn('input is not surface reflectance: bands calibrated by percentile matching (approximate)', { why: calibration.note, bands: calibration.bands });
     }
     const writer = await createLandCoverWriter(outPath, grid, `${model.card.id}@${model.card.version}`);
     try {

@@ -11,7 +11,7 @@ import { ImageryError, ModelError, OutputError } from './errors.js';
 import { gridBBox, pixelArea } from './geo/grid.js';
 import { closeScene, gridsOverlap, noOverlapError, openScene, readOnGrid, readWindow, type Scene } from './imagery/index.js';
 import { applyNormalization, fitNormalization, identityNormalization, type Normalization } from './normalize/index.js';
-import { fitPercentileCalibration, wantsPercentileCalibration } from './normalize/calibrate.js';
+import { percentileCalibrationFor } from './normalize/calibrate.js';
 import { scorePatches, writeClueListXlsx, writeJsonAtomic, writePatchesGeoJSON, type Score } from './outputs/index.js';
 import { countPatches, replaceDir, writeChangeRaster, writeChips, writeOverview } from './run-outputs.js';
 import { buildPatches, isLinear, type PatchLayers } from './patches/index.js';
@@ -253,10 +253,10 @@ export async function planRun(config: DetectConfig, res: RunResources, ctx: Stag
     const { coregister } = config.normalize;
     const coregistration = coregister.enabled ? estimateShift(sample, coregister.maxShiftPx) : NO_SHIFT;
     if (coregistration.dx || coregistration.dy) sample = await readSample(coregistration);
-    const wantsPercentile = (dtype: string) => wantsPercentileCalibration(config.normalize.calibration, dtype);
+    const { calibration: mode, reference } = config.normalize;
     const calibration = {
-      before: wantsPercentile(before.info.dtype) ? fitPercentileCalibration(sample.map((x) => x.b), config.normalize.reference) : null,
-      after: wantsPercentile(after.info.dtype) ? fitPercentileCalibration(sample.map((x) => x.a), config.normalize.reference) : null,
+      before: percentileCalibrationFor(mode, before.info.dtype, sample.map((x) => x.b), reference),
+      after: percentileCalibrationFor(mode, after.info.dtype, sample.map((x) => x.a), reference),
     };
     const pairs = sample.map(({ b, a }) => ({
       before: calibration.before ? applyNormalization(b, calibration.before) : b,
@@ -285,7 +285,7 @@ export async function planRun(config: DetectConfig, res: RunResources, ctx: Stag
   });
   ctx.log.info('after scene co-registered', { ...coregistration });
   if (calibration.before || calibration.after)
-    ctx.log.warn('input is not surface reflectance: bands calibrated by percentile matching (approximate)', { before: calibration.before?.bands, after: calibration.after?.bands });
+    ctx.log.warn('input is not surface reflectance: bands calibrated by percentile matching (approximate)', { before: calibration.before?.note, after: calibration.after?.note });
   ctx.log.info('normalisation fitted', { bands: normalization.bands, samples: normalization.samples });
 
   const minMapped = Math.min(...Object.values(config.minArea).filter((v) => v > 0));

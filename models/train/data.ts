@@ -6,7 +6,7 @@
  */
 import ort from 'onnxruntime-node';
 import { closeScene, openScene, readRawWindow, readWindow, type Scene } from '../../pipeline/imagery/index.js';
-import { fitPercentileCalibration, wantsPercentileCalibration, type ReflectanceReference } from '../../pipeline/normalize/calibrate.js';
+import { fitPercentileCalibration, percentileCalibrationFor, percentileCalibrationReason, type ReflectanceReference } from '../../pipeline/normalize/calibrate.js';
 import { applyNormalization, type Normalization } from '../../pipeline/normalize/index.js';
 import { ConfigError } from '../../pipeline/errors.js';
 import { burnLayer, loadVectorLayer } from '../../pipeline/baseline/vectors.js';
@@ -120,7 +120,6 @@ async function featurePlanes(session: ort.InferenceSession, block: RasterBlock):
   return { features: out.features.data as Float32Array, ruleLabel: out.rule_label.data as Int32Array };
 }
 
-const wantsPercentile = (read: ImageRead, scene: Scene) => wantsPercentileCalibration(read.calibration, scene.info.dtype);
 const wholeWindow = (scene: Scene): Window => ({ col: 0, row: 0, width: scene.info.grid.width, height: scene.info.grid.height });
 
 /** Per (class) reservoir of row indices into a growing buffer, so memory stays bounded on big scenes. */
@@ -247,8 +246,9 @@ export async function labelRasterRows(session: ort.InferenceSession, src: LabelR
     for (const img of src.images) {
       const scene = await open(img);
       try {
-        percentile ||= wantsPercentile(src.read, scene);
-        blocks.push(await readWindow(scene, wholeWindow(scene), BAND_ORDER));
+        const block = await readWindow(scene, wholeWindow(scene), BAND_ORDER);
+        percentile ||= percentileCalibrationReason(src.read.calibration, scene.info.dtype, [block]) !== null;
+        blocks.push(block);
       } finally {
         await closeScene(scene);
       }
@@ -265,7 +265,7 @@ export async function labelRasterRows(session: ort.InferenceSession, src: LabelR
           throw new ConfigError('CONFIG_INVALID', `${img.label}: ${labels.info.grid.width}×${labels.info.grid.height} labels for a ${width}×${height} image ${img.image}`, { file: img.label });
         const window = wholeWindow(scene);
         const raw = await readWindow(scene, window, BAND_ORDER);
-        const norm = src.read.calibrateOver === 'source' ? sourceNorm : wantsPercentile(src.read, scene) ? fitPercentileCalibration([raw], reference) : null;
+        const norm = src.read.calibrateOver === 'source' ? sourceNorm : percentileCalibrationFor(src.read.calibration, scene.info.dtype, [raw], reference);
         const block = norm ? applyNormalization(raw, norm) : raw;
         const values = (await readRawWindow(labels, window)).data[0];
         const target = new Uint8Array(width * height);
@@ -316,7 +316,7 @@ export async function baselineRows(session: ort.InferenceSession, src: BaselineS
           return t === null ? 0 : targets.indexOf(t) + 1;
         });
         // Percentile calibration needs the whole scene's statistics, not one tile's.
-        const norm = wantsPercentile(src.read, scene) ? fitPercentileCalibration([await readWindow(scene, wholeWindow(scene), BAND_ORDER)], reference) : null;
+        const norm = src.read.calibration === 'reflectance' ? null : percentileCalibrationFor(src.read.calibration, scene.info.dtype, [await readWindow(scene, wholeWindow(scene), BAND_ORDER)], reference);
         const halo = CONTEXT_PX + Math.max(src.erodePx, radius);
         for (let row = 0; row < grid.height; row += src.tileSize)
           for (let col = 0; col < grid.width; col += src.tileSize) {

@@ -7,6 +7,7 @@ import { defaultModelDir } from '../../cli/paths.js';
 import { ClassifyConfigSchema } from '../../config/classify.js';
 import { parseDetectConfig } from '../../config/index.js';
 import { NormalizeSchema } from '../../config/pipeline.js';
+import { closeScene, openScene, readRawWindow, writeGeoTiff } from '../../pipeline/imagery/index.js';
 import { classifyScene } from '../../pipeline/landcover.js';
 import { runDetection } from '../../pipeline/run.js';
 import { LandCover } from '../../pipeline/types.js';
@@ -60,5 +61,41 @@ describe.skipIf(!hasSharedData)('classify on 8-bit NAIP', () => {
     // The two fits use different tile samples, so a few pixels near class boundaries may differ.
     const same = calibrated.reduce((n, c, p) => n + (c === seen[p] ? 1 : 0), 0) / calibrated.length;
     expect(same).toBeGreaterThan(0.97);
+  });
+});
+
+/**
+ * Landsat 8 Level-1 digital numbers (reflectance = 2e-5·DN − 0.1) in a uint16 file with no scale
+ * tags: read at the uint16 default of 1/10000 every pixel is brighter than 0.5, i.e. cloud. 'auto'
+ * sees values no surface reflectance has and percentile-calibrates them, saying why.
+ */
+describe.skipIf(!hasSharedData)('classify on Landsat 8 Level-1 digital numbers', () => {
+  const classify = ClassifyConfigSchema.parse({ model: defaultModelDir() });
+  const { reference, sampleTiles } = NormalizeSchema.parse({});
+
+  it('auto calibration: digital numbers are recognised, named and calibrated instead of read as cloud', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fw-classify-l8-'));
+    const image = join(dir, 'l8_b2-b5.tif');
+    // Blue, green, red, NIR are one file per band in the delivery: stacked as they are.
+    const planes: Uint16Array[] = [];
+    let grid;
+    for (const b of ['B2', 'B3', 'B4', 'B5']) {
+      const scene = await openScene(shared('landsat8-l1t-2015-08-04-p020r039', `l8_${b}.tif`));
+      grid = scene.info.grid;
+      planes.push((await readRawWindow(scene, { col: 0, row: 0, width: grid.width, height: grid.height })).data[0] as Uint16Array);
+      await closeScene(scene);
+    }
+    await writeGeoTiff(image, grid!, planes, { dtype: 'uint16', nodata: 0 });
+    const bands = { blue: 1, green: 2, red: 3, nir: 4 };
+    const warnings: string[] = [];
+    const log = { ...quiet, warn: (_m: string, f?: Record<string, unknown>) => void warnings.push(String(f?.why ?? '')) };
+    await classifyScene(image, { bands }, classify, join(dir, 'as-read.tif'), ctx, { calibration: 'reflectance', reference, sampleTiles });
+    await classifyScene(image, { bands }, classify, join(dir, 'auto.tif'), { log, now: Date.now }, { calibration: 'auto', reference, sampleTiles });
+    const [raw, calibrated] = await Promise.all([readClasses(join(dir, 'as-read.tif')), readClasses(join(dir, 'auto.tif'))]);
+    expect(share(raw, LandCover.cloud)).toBeGreaterThan(0.9);
+    expect(warnings.join(' ')).toMatch(/darkest 1 % of every band reads above 0.25 \(blue 0\.\d\d/);
+    expect(share(calibrated, LandCover.cloud)).toBeLessThan(0.1);
+    // Forest, fields and small towns under broken cumulus: mostly vegetation.
+    expect(share(calibrated, LandCover.herbaceous) + share(calibrated, LandCover.tree) + share(calibrated, LandCover.orchard)).toBeGreaterThan(0.6);
   });
 });
