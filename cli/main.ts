@@ -7,7 +7,8 @@ import { NormalizeSchema } from '../config/pipeline.js';
 import { parseBandMapping, SceneOptionsSchema } from '../config/imagery.js';
 import { classifyScene } from '../pipeline/landcover.js';
 import { resolveModelDir } from '../pipeline/classify/load.js';
-import { isAppError } from '../pipeline/errors.js';
+import { ConfigError, isAppError } from '../pipeline/errors.js';
+import { stackBands } from '../pipeline/imagery/stack.js';
 import { runDetection, type RunSummary } from '../pipeline/run.js';
 import { countyRunInput, generateCounty } from '../samples/index.js';
 import { createLogger } from './log.js';
@@ -120,6 +121,22 @@ program
     const { calibration, reference, sampleTiles } = NormalizeSchema.parse({ calibration: o.calibration });
     const counts = await classifyScene(o.image, sceneOptions, classify, o.out, { log: logger(), now: Date.now }, { calibration, reference, sampleTiles });
     console.table(counts);
+  });
+
+program
+  .command('stack')
+  .description('Stack single-band GeoTIFFs of one acquisition (Landsat, Sentinel-2 deliveries) into one multi-band GeoTIFF whose bands are named')
+  .requiredOption('--band <name=file>', 'a band and its file, e.g. blue=LC08_B2.TIF (repeat for each band)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .requiredOption('--out <tif>', 'multi-band GeoTIFF to write')
+  .option('--date <date>', 'acquisition date to record (YYYY-MM-DD), when the files have none')
+  .action(async (o) => {
+    const bands = (o.band as string[]).map((item) => {
+      const m = /^([A-Za-z_][\w.-]*)=(.+)$/.exec(item);
+      if (!m) throw new ConfigError('CONFIG_INVALID', `--band: "${item}" is not name=file (expected e.g. "blue=LC08_B2.TIF")`, { field: '--band' });
+      return { name: m[1].toLowerCase(), uri: m[2] };
+    });
+    const r = await stackBands(bands, o.out, o.date ? { date: o.date } : {});
+    console.log(`${o.out}: ${r.width}×${r.height} px, ${r.dtype}, bands ${r.bands.join(', ')}${r.acquired ? `, acquired ${r.acquired}` : ''}`);
   });
 
 program

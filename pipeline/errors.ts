@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'NO_GEOREFERENCE'
   | 'MISSING_BAND'
   | 'NO_OVERLAP'
+  | 'GRID_MISMATCH'
   | 'MODEL_INVALID'
   | 'MODEL_INPUT_MISMATCH'
   | 'VECTOR_INVALID'

@@ -7,7 +7,7 @@ import { defaultModelDir } from '../../cli/paths.js';
 import { ClassifyConfigSchema } from '../../config/classify.js';
 import { parseDetectConfig } from '../../config/index.js';
 import { NormalizeSchema } from '../../config/pipeline.js';
-import { closeScene, openScene, readRawWindow, writeGeoTiff } from '../../pipeline/imagery/index.js';
+import { stackBands } from '../../pipeline/imagery/stack.js';
 import { classifyScene } from '../../pipeline/landcover.js';
 import { runDetection } from '../../pipeline/run.js';
 import { LandCover } from '../../pipeline/types.js';
@@ -76,21 +76,13 @@ describe.skipIf(!hasSharedData)('classify on Landsat 8 Level-1 digital numbers',
   it('auto calibration: digital numbers are recognised, named and calibrated instead of read as cloud', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fw-classify-l8-'));
     const image = join(dir, 'l8_b2-b5.tif');
-    // Blue, green, red, NIR are one file per band in the delivery: stacked as they are.
-    const planes: Uint16Array[] = [];
-    let grid;
-    for (const b of ['B2', 'B3', 'B4', 'B5']) {
-      const scene = await openScene(shared('landsat8-l1t-2015-08-04-p020r039', `l8_${b}.tif`));
-      grid = scene.info.grid;
-      planes.push((await readRawWindow(scene, { col: 0, row: 0, width: grid.width, height: grid.height })).data[0] as Uint16Array);
-      await closeScene(scene);
-    }
-    await writeGeoTiff(image, grid!, planes, { dtype: 'uint16', nodata: 0 });
-    const bands = { blue: 1, green: 2, red: 3, nir: 4 };
+    // Blue, green, red, NIR are one file per band in the delivery; the stack names its bands.
+    const band = (b: string) => shared('landsat8-l1t-2015-08-04-p020r039', `l8_${b}.tif`);
+    await stackBands([{ name: 'blue', uri: band('B2') }, { name: 'green', uri: band('B3') }, { name: 'red', uri: band('B4') }, { name: 'nir', uri: band('B5') }], image);
     const warnings: string[] = [];
     const log = { ...quiet, warn: (_m: string, f?: Record<string, unknown>) => void warnings.push(String(f?.why ?? '')) };
-    await classifyScene(image, { bands }, classify, join(dir, 'as-read.tif'), ctx, { calibration: 'reflectance', reference, sampleTiles });
-    await classifyScene(image, { bands }, classify, join(dir, 'auto.tif'), { log, now: Date.now }, { calibration: 'auto', reference, sampleTiles });
+    await classifyScene(image, {}, classify, join(dir, 'as-read.tif'), ctx, { calibration: 'reflectance', reference, sampleTiles });
+    await classifyScene(image, {}, classify, join(dir, 'auto.tif'), { log, now: Date.now }, { calibration: 'auto', reference, sampleTiles });
     const [raw, calibrated] = await Promise.all([readClasses(join(dir, 'as-read.tif')), readClasses(join(dir, 'auto.tif'))]);
     expect(share(raw, LandCover.cloud)).toBeGreaterThan(0.9);
     expect(warnings.join(' ')).toMatch(/darkest 1 % of every band reads above 0.25 \(blue 0\.\d\d/);
