@@ -39,6 +39,12 @@ export const DetectConfigSchema = z
     classify: ClassifyConfigSchema.default(ClassifyConfigSchema.parse({})),
     rules: RulesSchema.default(RulesSchema.parse({})),
     minArea: MinAreaSchema,
+    minPixels: z
+      .number()
+      .int()
+      .min(1)
+      .default(4)
+      .describe('A patch must also cover at least this many image pixels, whatever their area: on coarse imagery (30 m Landsat, where 400 m² is under half a pixel) one pixel\'s class is a mixture of its ground and moves with a 1-px mis-registration (1: the area alone decides; at 2 m the areas already ask for 50 px or more)'),
     legality: LegalitySchema,
     chips: z
       .object({

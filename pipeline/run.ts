@@ -289,7 +289,7 @@ export async function planRun(config: DetectConfig, res: RunResources, ctx: Stag
   ctx.log.info('normalisation fitted', { bands: normalization.bands, samples: normalization.samples });
 
   const minMapped = Math.min(...Object.values(config.minArea).filter((v) => v > 0));
-  const prunePixels = Number.isFinite(minMapped) ? Math.floor(minMapped / (pixelSizeM * pixelSizeM * 1.01)) : 0;
+  const prunePixels = Math.max(config.minPixels, Number.isFinite(minMapped) ? Math.floor(minMapped / (pixelSizeM * pixelSizeM * 1.01)) : 0);
   const joiningCodes = mode === 'baseline' ? config.rules.transitions.flatMap((t, i) => (t.joinsNeighbours ? [i + 1] : [])) : [];
   const sceneInfo = (s: Scene) => ({ date: s.info.acquired, bands: s.info.bands, dtype: s.info.dtype, scale: s.info.scale });
   return {
@@ -466,6 +466,7 @@ export async function finishRun(plan: RunPlan, res: RunResources, tileResults: r
         mode,
         rules: config.rules,
         minArea: config.minArea,
+        minPixels: config.minPixels,
         legality: config.legality,
         parcelPixels,
         parcelSoilPixels,

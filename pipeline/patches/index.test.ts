@@ -236,6 +236,22 @@ describe('buildPatches', () => {
     expect(patches[0].geometry[0]).toHaveLength(2); // outer ring and the courtyard
   });
 
+  it('drops a patch of fewer pixels than minPixels whatever its area (coarse imagery)', () => {
+    const built = code('impervious');
+    const comps = components(
+      [
+        { c: 110, r: 10, w: 3, h: 1, code: built, after: LandCover.built },
+        { c: 110, r: 20, w: 2, h: 2, code: built, after: LandCover.built },
+      ],
+      parcelOf,
+      () => 0,
+    );
+    const coarse = { ...opts, minArea: {} };
+    expect(buildPatches(comps, { baseline }, { ...coarse, minPixels: 4 }).patches.map((p) => p.attributes.MJ)).toEqual([16]);
+    expect(buildPatches(comps, { baseline }, { ...coarse, minPixels: 4 }).dropped.below_minimum_area).toBe(1);
+    expect(buildPatches(comps, { baseline }, coarse).patches).toHaveLength(2);
+  });
+
   it('prefixes JCBH with region, year and quarter', () => {
     expect(jcbhPrefix('320981', '2026-11-02')).toBe('32098120264');
     expect(jcbhPrefix('320981', null)).toBe('32098100000');

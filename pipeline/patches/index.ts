@@ -36,6 +36,8 @@ export interface PatchOptions {
   readonly mode: 'baseline' | 'transitions';
   readonly rules: RulesConfig;
   readonly minArea: Readonly<Record<string, number>>;
+  /** Fewest pixels a patch may cover (config minPixels); default 1. */
+  readonly minPixels?: number;
   readonly legality: readonly { layer: 'approved' | 'filings'; types: readonly string[]; numberField: string; minCoverage: number }[];
   /** Pixels per baseline parcel (index + 1), for the whole-parcel tillage test. */
   readonly parcelPixels?: Uint32Array;
@@ -277,7 +279,7 @@ export function buildPatches(components: readonly Component[], layers: PatchLaye
     const mapPoly: PolygonCoords = pixelPoly.map((ring) => ring.map(([x, y]) => pixelToMap(opts.grid.transform, x, y)));
     const lonLatPoly: PolygonCoords = mapPoly.map((ring) => ring.map(([x, y]) => toLonLat(x, y)));
     const area = ellipsoidalArea(lonLatPoly);
-    if (area < (opts.minArea[type] ?? 0)) {
+    if (area < (opts.minArea[type] ?? 0) || site.pixelCount < (opts.minPixels ?? 1)) {
       dropped.below_minimum_area++;
       continue;
     }
