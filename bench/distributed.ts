@@ -27,7 +27,7 @@ import { defaultModelDir, packageRoot } from '../cli/paths.js';
 import { closeScene, openScene } from '../pipeline/imagery/index.js';
 import { sceneInternals } from '../pipeline/imagery/scene.js';
 import type { RunPlan } from '../pipeline/run.js';
-import { spreadSample } from '../pipeline/tiling/index.js';
+import { sampleWindows } from '../pipeline/tiling/index.js';
 import type { Window } from '../pipeline/types.js';
 import { countyRunInput, generateCounty, readManifest } from '../samples/index.js';
 import { readJson, resetS3Client, s3 } from '../storage/index.js';
@@ -171,16 +171,12 @@ try {
     const rangeBytes = stats.reduce((s, x) => s + (x.s3RangeBytesRead ?? 0), 0);
     const rangeReqs = stats.reduce((s, x) => s + (x.s3RangeRequests ?? 0), 0);
     const plan = await readJson<RunPlan>(`${spec.detect.out}.work/plan.json`);
-    const sampleWindows = spreadSample(plan.tiles, plan.config.normalize.sampleTiles).map((t) => {
-      const w = Math.min(512, t.core.width);
-      const h = Math.min(512, t.core.height);
-      return { col: t.core.col + Math.floor((t.core.width - w) / 2), row: t.core.row + Math.floor((t.core.height - h) / 2), width: w, height: h };
-    });
-    const windows = [...sampleWindows, ...plan.tiles.map((t) => t.read)];
+    const sample = sampleWindows(plan.grid, plan.config.normalize.sampleTiles);
+    const windows = [...sample, ...plan.tiles.map((t) => t.read)];
     // The after scene shares the before grid here, so its windows are the same pixels.
     const needed = (await blockBytes(join(dir, m.files.before), windows)) + (await blockBytes(join(dir, m.files.after), windows));
     // Stricter: only the blocks under the tiles' cores (each scene block once) plus the sample.
-    const coreWindows = [...sampleWindows, ...plan.tiles.map((t) => t.core)];
+    const coreWindows = [...sample, ...plan.tiles.map((t) => t.core)];
     const neededCore = (await blockBytes(join(dir, m.files.before), coreWindows)) + (await blockBytes(join(dir, m.files.after), coreWindows));
     const tileSec = (rec.finishedAt! - rec.plannedAt!) / 1000;
     const cpuSec = workers.reduce((s, w) => s + Number(w.lines.find((l) => l.msg === 'stopped')?.cpuMs ?? 0), 0) / 1000;

@@ -4,7 +4,7 @@ import { checkBands, createClassifier, loadModel, resolveModelDir } from './clas
 import { closeScene, createGeoTiffWriter, openScene, readWindow, type GeoTiffWriter } from './imagery/index.js';
 import { applyNormalization, type Normalization } from './normalize/index.js';
 import { percentileCalibrationFor, type CalibrationMode, type ReflectanceReference } from './normalize/calibrate.js';
-import { centreWindow, cropToCore, planTiles, spreadSample } from './tiling/index.js';
+import { cropToCore, planTiles, sampleWindows } from './tiling/index.js';
 import { LAND_COVER_NAMES, LandCover, type Grid, type StageContext, type Window } from './types.js';
 
 /**
@@ -80,7 +80,7 @@ export async function classifyScene(
     let calibration: Normalization | null = null;
     if (opts.calibration !== 'reflectance') {
       const sample = [];
-      for (const t of spreadSample(tiles, opts.sampleTiles)) sample.push(await readWindow(scene, centreWindow(t.core, 512), bands, ctx.signal));
+      for (const w of sampleWindows(grid, opts.sampleTiles)) sample.push(await readWindow(scene, w, bands, ctx.signal));
       calibration = percentileCalibrationFor(opts.calibration, scene.info.dtype, sample, opts.reference);
       if (calibration) ctx.log.warn('input is not surface reflectance: bands calibrated by percentile matching (approximate)', { why: calibration.note, bands: calibration.bands });
     }

@@ -16,7 +16,7 @@ import { scorePatches, writeClueListXlsx, writeJsonAtomic, writePatchesGeoJSON, 
 import { countPatches, replaceDir, writeChangeRaster, writeChips, writeOverview } from './run-outputs.js';
 import { buildPatches, isLinear, type PatchLayers } from './patches/index.js';
 import { assembleLinearSites, joinInterleaved, joinTouching, mergeSameType } from './patches/join.js';
-import { centreWindow, cropToCore, planTiles, spreadSample, type Tile } from './tiling/index.js';
+import { cropToCore, planTiles, sampleWindows, type Tile } from './tiling/index.js';
 import { LandCover, type Grid, type LandCoverBlock, type Patch, type RasterBlock, type StageContext, type Window } from './types.js';
 import { ChangeType, CHANGE_TYPE_NAMES } from './types.js';
 import { labelTile, mergeTiles, pruneTileComponents, type TileComponents } from './vectorize/index.js';
@@ -241,8 +241,8 @@ export async function planRun(config: DetectConfig, res: RunResources, ctx: Stag
   // Statistics come from a spread sample of tiles, read once: per-scene calibration of inputs that
   // are not reflectance, then the relative normalisation of the after date onto the before date.
   const { calibration, coregistration, normalization } = await clock.time('normalize', async () => {
-    // The centre (at most 512²) of each sampled tile: enough pixels for the fits, little memory.
-    const windows = spreadSample(tiles, config.normalize.sampleTiles).map((t) => centreWindow(t.core, 512));
+    // Up to 512² each: enough pixels for the fits, little memory; not tied to the tile size.
+    const windows = sampleWindows(grid, config.normalize.sampleTiles);
     const readSample = async (shift?: Coregistration) => {
       const read = rawPairReader(grid, bands, res, ctx.signal, shift);
       const out: { b: RasterBlock; a: RasterBlock }[] = [];

@@ -50,6 +50,21 @@ export function centreWindow(w: Window, size: number): Window {
   return { col: w.col + Math.floor((w.width - width) / 2), row: w.row + Math.floor((w.height - height) / 2), width, height };
 }
 
+/** Cells of the fixed grid the statistics sample is drawn from (see sampleWindows). */
+const SAMPLE_CELL = 1024;
+/** Largest sample window, centred in its cell. */
+const SAMPLE_WINDOW = 512;
+
+/**
+ * Windows a run fits its scene statistics on (calibration, co-registration, normalisation): at
+ * most `n`, each the centre (≤ 512²) of one of an even spread of the cells of a fixed 1024 px
+ * grid. The grid is not the run's tiling, so the statistics, and so the patches, are the same
+ * whatever tile size a run uses.
+ */
+export function sampleWindows(grid: Pick<Grid, 'width' | 'height'>, n: number): Window[] {
+  return spreadSample(planTiles(grid, SAMPLE_CELL, 0), n).map((t) => centreWindow(t.core, SAMPLE_WINDOW));
+}
+
 /** Evenly spread subset of tiles (for sampling statistics before the main pass). */
 export function spreadSample<T>(items: readonly T[], n: number): T[] {
   if (items.length <= n) return [...items];
