@@ -34,9 +34,9 @@ describe('demo county end to end', () => {
 
   // Floors the default model holds today (seed 20261123); they guard against regressions. The
   // issue's acceptance is met but for areas: every planted change is found, none falsely, every
-  // legal one legal, but 7 of 42 matched areas are 10–55 % off (orchards, stands, one dug patch) (the rules reach it on true land
-  // cover, oracle.test.ts): a white roof's yard read as soil at low confidence, the brightest core
-  // of dug ground, stands and orchards whose crowns are read only in part or past their edge.
+  // legal one legal, but 7 of 42 matched areas are 10–55 % off (the rules reach it on true land
+  // cover, oracle.test.ts): the brightest core of dug ground, stands and orchards whose crowns
+  // are read only in part or past their edge.
   it('finds every planted change with the default model (regression floor)', () => {
     const score = result.summary.score!;
     for (const type of CHANGE_TYPE_NAMES.filter((t) => t !== 'outflow_grass')) {
