@@ -129,13 +129,19 @@ program
   .requiredOption('--band <name=file>', 'a band and its file, e.g. blue=LC08_B2.TIF (repeat for each band)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .requiredOption('--out <tif>', 'multi-band GeoTIFF to write')
   .option('--date <date>', 'acquisition date to record (YYYY-MM-DD), when the files have none')
+  .option('--scale <k>', 'record k as every band\'s scale to reflectance (with --offset; Landsat Collection 2 Level-2: --scale 0.0000275 --offset -0.2)')
+  .option('--offset <c>', 'record c as every band\'s offset (with --scale)')
   .action(async (o) => {
+    if ((o.scale === undefined) !== (o.offset === undefined)) throw new ConfigError('CONFIG_INVALID', 'stack: --scale and --offset go together (a scale alone would drop the file\'s offset)', { field: '--scale' });
+    const scaleOffset = o.scale === undefined ? undefined : { scale: Number(o.scale), offset: Number(o.offset) };
+    if (scaleOffset && !(Number.isFinite(scaleOffset.scale) && scaleOffset.scale > 0 && Number.isFinite(scaleOffset.offset)))
+      throw new ConfigError('CONFIG_INVALID', `stack: --scale must be a positive number and --offset a number (got ${o.scale}, ${o.offset})`, { field: '--scale' });
     const bands = (o.band as string[]).map((item) => {
       const m = /^([A-Za-z_][\w.-]*)=(.+)$/.exec(item);
       if (!m) throw new ConfigError('CONFIG_INVALID', `--band: "${item}" is not name=file (expected e.g. "blue=LC08_B2.TIF")`, { field: '--band' });
       return { name: m[1].toLowerCase(), uri: m[2] };
     });
-    const r = await stackBands(bands, o.out, o.date ? { date: o.date } : {});
+    const r = await stackBands(bands, o.out, { ...(o.date ? { date: o.date } : {}), ...(scaleOffset ? { scaleOffset } : {}) });
     console.log(`${o.out}: ${r.width}×${r.height} px, ${r.dtype}, bands ${r.bands.join(', ')}${r.acquired ? `, acquired ${r.acquired}` : ''}`);
   });
 

@@ -47,6 +47,8 @@ export interface GeoTiffWriterOptions {
   bandDescriptions?: string[];
   /** Dataset-level GDAL_METADATA items, e.g. `{ ACQUISITION_DATE: '2026-04-15' }`. */
   metadata?: Record<string, string>;
+  /** Every band's scale and offset from stored value to physical value (GDAL SCALE/OFFSET), when the stored values are not that value. */
+  scaleOffset?: { scale: number; offset: number };
 }
 
 /** A writer returned by {@link createGeoTiffWriter}. */
@@ -119,13 +121,18 @@ function sameTyped(dtype: GeoTiffDtype, a: ArrayLike<number>): boolean {
 const xmlEscape = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** GDAL_METADATA XML: dataset items, then one DESCRIPTION item per described band. */
-function gdalMetadataXml(metadata: Record<string, string> | undefined, descriptions: string[] | undefined): string | null {
+/** GDAL_METADATA XML: dataset items, then per band its DESCRIPTION and, if given, SCALE and OFFSET. */
+function gdalMetadataXml(metadata: Record<string, string> | undefined, descriptions: string[] | undefined, bandCount: number, scaleOffset: { scale: number; offset: number } | undefined): string | null {
   const items: string[] = [];
   for (const [k, v] of Object.entries(metadata ?? {})) items.push(`  <Item name="${xmlEscape(k)}">${xmlEscape(v)}</Item>`);
-  (descriptions ?? []).forEach((d, i) => {
+  for (let i = 0; i < bandCount; i++) {
+    const d = descriptions?.[i];
     if (d) items.push(`  <Item name="DESCRIPTION" sample="${i}" role="description">${xmlEscape(d)}</Item>`);
-  });
+    if (scaleOffset) {
+      items.push(`  <Item name="SCALE" sample="${i}" role="scale">${scaleOffset.scale}</Item>`);
+      items.push(`  <Item name="OFFSET" sample="${i}" role="offset">${scaleOffset.offset}</Item>`);
+    }
+  }
   return items.length ? `<GDALMetadata>\n${items.join('\n')}\n</GDALMetadata>` : null;
 }
 
@@ -343,7 +350,7 @@ export async function createGeoTiffWriter(path: string, opts: GeoTiffWriterOptio
     ];
     if (usePredictor) tags.push({ id: 317, type: TYPE_SHORT, values: [2] });
     if (bandCount > 1) tags.push({ id: 338, type: TYPE_SHORT, values: new Array(bandCount - 1).fill(0) });
-    const xml = gdalMetadataXml(opts.metadata, opts.bandDescriptions);
+    const xml = gdalMetadataXml(opts.metadata, opts.bandDescriptions, bandCount, opts.scaleOffset);
     if (xml) tags.push({ id: 42112, type: TYPE_ASCII, values: xml });
     if (opts.nodata !== null && opts.nodata !== undefined) tags.push({ id: 42113, type: TYPE_ASCII, values: nodataText(opts.nodata) });
 

@@ -49,6 +49,21 @@ describe('stackBands', () => {
     }
   });
 
+  it('records a scale and offset for every band, which the reader then applies', async () => {
+    const out = join(dir, 'scaled.tif');
+    await stackBands([{ name: 'red', uri: join(dir, 'b1.tif') }, { name: 'nir', uri: join(dir, 'b2.tif') }], out, { scaleOffset: { scale: 2e-5, offset: -0.1 } });
+    const s = await openScene(out);
+    try {
+      expect(s.info.scaleSource).toBe('file');
+      expect(s.info.bands.map((b) => [b.name, b.scale, b.offset])).toEqual([
+        ['red', 2e-5, -0.1],
+        ['nir', 2e-5, -0.1],
+      ]);
+    } finally {
+      await closeScene(s);
+    }
+  });
+
   it('refuses a file off the first one\'s grid or of another sample type, naming it, and writes nothing', async () => {
     const out = join(dir, 'bad.tif');
     await expect(stackBands([{ name: 'red', uri: join(dir, 'b1.tif') }, { name: 'nir', uri: join(dir, 'shifted.tif') }], out)).rejects.toMatchObject({ code: 'GRID_MISMATCH', message: expect.stringContaining('shifted.tif') });

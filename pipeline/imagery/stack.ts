@@ -18,6 +18,8 @@ export interface StackBand {
 export interface StackOptions {
   /** Acquisition date written to the stack (default: the first file's, if it has one). */
   readonly date?: string;
+  /** Recorded as every band's SCALE/OFFSET, so the stack reads as reflectance with no flags (e.g. Landsat Collection 2 Level-2: 0.0000275, −0.2). */
+  readonly scaleOffset?: { scale: number; offset: number };
   readonly tileSize?: number;
   readonly signal?: AbortSignal;
 }
@@ -73,6 +75,7 @@ export async function stackBands(bands: readonly StackBand[], outPath: string, o
       nodata,
       bandDescriptions: [...names],
       ...(acquired ? { metadata: { ACQUISITION_DATE: acquired } } : {}),
+      ...(opts.scaleOffset ? { scaleOffset: opts.scaleOffset } : {}),
     });
     try {
       const t = writer.tileSize;
