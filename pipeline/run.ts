@@ -238,7 +238,7 @@ export async function planRun(config: DetectConfig, res: RunResources, ctx: Stag
   const classifier = res.classifier;
   if (!classifier) throw new ModelError('CONFIG_INVALID', 'planning a run needs the classifier (openRunResources without noClassifier)', { stage: 'normalize' });
 
-  // Statistics come from a spread sample of tiles, read once: per-scene calibration of inputs that
+  // Statistics come from a spread sample of windows, read once: per-scene calibration of inputs that
   // are not reflectance, then the relative normalisation of the after date onto the before date.
   const { calibration, coregistration, normalization } = await clock.time('normalize', async () => {
     // Up to 512² each: enough pixels for the fits, little memory; not tied to the tile size.
