@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DetectConfig } from '../config/index.js';
 import { loadVectorLayer, burnLayer, type VectorLayer } from './baseline/vectors.js';
-import { BaselineGroup, compileRules, decodeTransition, detectChangesInWindow, isLandClass, weakRuleCodes } from './change/index.js';
+import { BaselineGroup, compileRules, decodeTransition, detectChangesInWindow, isLandClass, joiningRuleCodes, weakRuleCodes } from './change/index.js';
 import { outlineEdges } from './change/outline-edges.js';
 import { estimateShift, NO_SHIFT, shiftedGrid, type Coregistration } from './normalize/coregister.js';
 import { checkBands, createClassifier, loadModel, resolveModelDir, type Classifier, type LoadedModel } from './classify/index.js';
@@ -290,7 +290,7 @@ export async function planRun(config: DetectConfig, res: RunResources, ctx: Stag
 
   const minMapped = Math.min(...Object.values(config.minArea).filter((v) => v > 0));
   const prunePixels = Math.max(config.minPixels, Number.isFinite(minMapped) ? Math.floor(minMapped / (pixelSizeM * pixelSizeM * 1.01)) : 0);
-  const joiningCodes = mode === 'baseline' ? config.rules.transitions.flatMap((t, i) => (t.joinsNeighbours ? [i + 1] : [])) : [];
+  const joiningCodes = mode === 'baseline' ? joiningRuleCodes(config.rules) : [];
   const sceneInfo = (s: Scene) => ({ date: s.info.acquired, bands: s.info.bands, dtype: s.info.dtype, scale: s.info.scale });
   return {
     version: 1,

@@ -93,6 +93,7 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
   const maxClosingPx = Math.max(0, ...closingPx);
   const minCloudPx = Math.max(0, Math.ceil((rules.minCloudM / pixelSizeM - 1) / 2));
   const cloudGrowPx = Math.round(rules.cloudGrowM / pixelSizeM);
+  const yardReachPx = Math.round(rules.yardReachM / pixelSizeM);
   // Opening a shadow mask with radius r removes shadows narrower than 2r + 1 px.
   const objectShadowPx = Math.max(0, Math.ceil((rules.objectShadowM / pixelSizeM - 1) / 2));
   return {
@@ -107,16 +108,16 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
     closingPx: mode === 'baseline' ? closingPx : transitionClosingPx(rules, pixelSizeM),
     minBrightening: mode === 'baseline' ? rules.transitions.map((t) => t.minBrightening ?? 0) : [],
     weakCodes: mode === 'baseline' ? weakRuleCodes(rules) : new Set(),
-    yardCodes: mode === 'baseline' ? new Set(rules.transitions.flatMap((t, i) => (t.joinsNeighbours ? [i + 1] : []))) : new Set(),
+    yardCodes: mode === 'baseline' ? new Set(joiningRuleCodes(rules)) : new Set(),
     yardConfidence: Math.min(rules.yardConfidence, rules.minConfidence),
-    yardReachPx: Math.round(rules.yardReachM / pixelSizeM),
+    yardReachPx,
     minConfidence: rules.minConfidence,
     edges: { rings: rules.mixedEdgeRings, minContrast: rules.mixedEdgeMinContrast, minFraction: rules.mixedEdgeMinFraction, seedMinPx: seedMinPx(rules, mode, pixelSizeM, minAreaM2) },
     // The neighbourhoods chain: shadow opening, then the cloud buffer, then the mis-registration
     // test, then opening and closing of the change masks; the halo must cover their sum.
     outlineEdges: { ratio: rules.edgeRatio, minContrast: rules.edgeMinContrast },
     haloPx: Math.max(
-      2 * Math.max(objectShadowPx, minCloudPx) + cloudGrowPx + cloudBufferPx + rules.misregistrationPx + Math.round(rules.yardReachM / pixelSizeM) + 2 * rules.openingPx + 2 * maxClosingPx + rules.mixedEdgeRings + 1,
+      2 * Math.max(objectShadowPx, minCloudPx) + cloudGrowPx + cloudBufferPx + rules.misregistrationPx + yardReachPx + 2 * rules.openingPx + 2 * maxClosingPx + rules.mixedEdgeRings + 1,
       OUTLINE_REACH_PX,
     ),
   };
@@ -133,12 +134,17 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
  */
 function transitionClosingPx(rules: RulesConfig, pixelSizeM: number): number[] {
   const out = new Array<number>(MAX_LAND_CLASS * MAX_LAND_CLASS).fill(0);
-  for (let b = 1; b <= MAX_LAND_CLASS; b++)
-    for (let a = 1; a <= MAX_LAND_CLASS; a++) {
-      const radii = rules.transitions.filter((t) => t.after.includes(landCoverName(a)) && rules.sharpOutlineTypes.includes(t.type)).map((t) => Math.round(t.closingM / pixelSizeM));
-      out[transitionCode(b, a) - 1] = Math.max(0, ...radii);
-    }
+  for (let a = 1; a <= MAX_LAND_CLASS; a++) {
+    const radii = rules.transitions.filter((t) => t.after.includes(landCoverName(a)) && rules.sharpOutlineTypes.includes(t.type)).map((t) => Math.round(t.closingM / pixelSizeM));
+    const radius = Math.max(0, ...radii);
+    for (let b = 1; b <= MAX_LAND_CLASS; b++) out[transitionCode(b, a) - 1] = radius;
+  }
   return out;
+}
+
+/** Codes (1-based rule indices) of rules that join the site they touch (`joinsNeighbours`: earthworks). */
+export function joiningRuleCodes(rules: RulesConfig): number[] {
+  return rules.transitions.flatMap((t, i) => (t.joinsNeighbours ? [i + 1] : []));
 }
 
 /** Codes (1-based rule indices) of rules that are no site of their own everywhere (`standalone` not true). */
