@@ -3,6 +3,7 @@ import type { RulesSchema } from '../../config/pipeline.js';
 import { RuleError } from '../errors.js';
 import { LandCover, landCoverName, type LandCoverBlock, type LandCoverName, type RasterBlock, type Window } from '../types.js';
 import { growMixedEdges, type EdgeOptions } from './edges.js';
+import { refineOutlines, type RefineOptions } from './refine.js';
 import { OUTLINE_REACH_PX, type EdgeTestOptions } from './outline-edges.js';
 import { cropToCore } from '../tiling/index.js';
 import { close, dilate, open } from '../raster/morphology.js';
@@ -46,6 +47,8 @@ export interface CompiledRules {
   readonly edges: EdgeOptions;
   /** The edge test of outline-edges.ts. */
   readonly outlineEdges: EdgeTestOptions;
+  /** Outline refinement against the after image (refine.ts). */
+  readonly refine: RefineOptions;
   /** Largest neighbourhood radius the rules use: the halo a tile needs beyond the classifier's own. */
   readonly haloPx: number;
 }
@@ -94,6 +97,7 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
   const minCloudPx = Math.max(0, Math.ceil((rules.minCloudM / pixelSizeM - 1) / 2));
   const cloudGrowPx = Math.round(rules.cloudGrowM / pixelSizeM);
   const yardReachPx = Math.round(rules.yardReachM / pixelSizeM);
+  const refine = refineOptions(rules, mode, pixelSizeM);
   // Opening a shadow mask with radius r removes shadows narrower than 2r + 1 px.
   const objectShadowPx = Math.max(0, Math.ceil((rules.objectShadowM / pixelSizeM - 1) / 2));
   return {
@@ -116,8 +120,18 @@ export function compileRules(rules: RulesConfig, mode: 'baseline' | 'transitions
     // The neighbourhoods chain: shadow opening, then the cloud buffer, then the mis-registration
     // test, then opening and closing of the change masks; the halo must cover their sum.
     outlineEdges: { ratio: rules.edgeRatio, minContrast: rules.edgeMinContrast },
+    refine,
     haloPx: Math.max(
-      2 * Math.max(objectShadowPx, minCloudPx) + cloudGrowPx + cloudBufferPx + rules.misregistrationPx + yardReachPx + 2 * rules.openingPx + 2 * maxClosingPx + rules.mixedEdgeRings + 1,
+      2 * Math.max(objectShadowPx, minCloudPx) +
+        cloudGrowPx +
+        cloudBufferPx +
+        rules.misregistrationPx +
+        yardReachPx +
+        2 * rules.openingPx +
+        2 * maxClosingPx +
+        rules.mixedEdgeRings +
+        (refine.reachPx > 0 ? refine.reachPx + refine.windowPx + Math.max(0, ...refine.texturePx) : 0) +
+        1,
       OUTLINE_REACH_PX,
     ),
   };
@@ -140,6 +154,31 @@ function transitionClosingPx(rules: RulesConfig, pixelSizeM: number): number[] {
     for (let b = 1; b <= MAX_LAND_CLASS; b++) out[transitionCode(b, a) - 1] = radius;
   }
   return out;
+}
+
+/** The refinement's options in pixels, per change code (baseline: rule index + 1; transitions: the pair's code). */
+function refineOptions(rules: RulesConfig, mode: 'baseline' | 'transitions', pixelSizeM: number): RefineOptions {
+  // A box of ≈ textureM on a side: half-size (textureM / px − 1) / 2, none below two pixels a side.
+  const textureOf = (m: number) => Math.max(0, Math.round((m / pixelSizeM - 1) / 2));
+  const bits = (classes: readonly LandCoverName[]) => classes.reduce((b, c) => b | (1 << code(c)), 0);
+  let texturePx: number[];
+  let fromClasses: number[];
+  if (mode === 'baseline') {
+    texturePx = rules.transitions.map((t) => textureOf(t.textureM));
+    // A rule that is no site of its own everywhere (a yard) has no outline to refine: the site it
+    // joins decides it, and grown alone it would outweigh the site (rules.joinMaxRatio).
+    fromClasses = rules.transitions.map((t) => (t.standalone === true ? bits(t.before) : 0));
+  } else {
+    texturePx = [];
+    fromClasses = [];
+    for (let b = 1; b <= MAX_LAND_CLASS; b++)
+      for (let a = 1; a <= MAX_LAND_CLASS; a++) {
+        const m = Math.max(0, ...rules.transitions.filter((t) => t.after.includes(landCoverName(a))).map((t) => t.textureM));
+        texturePx[transitionCode(b, a) - 1] = textureOf(m);
+        fromClasses[transitionCode(b, a) - 1] = 1 << b;
+      }
+  }
+  return { reachPx: Math.round(rules.outlineReachM / pixelSizeM), windowPx: Math.max(2, Math.round(rules.outlineWindowM / pixelSizeM)), minContrast: rules.mixedEdgeMinContrast, texturePx, fromClasses };
 }
 
 /** Codes (1-based rule indices) of rules that join the site they touch (`joinsNeighbours`: earthworks). */
@@ -278,6 +317,10 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
   if (input.reflectance && rules.edges.rings > 0) {
     if (cleaned === codes) cleaned = codes.slice();
     growMixedEdges(cleaned, allowed, w, h, input.reflectance.before, input.reflectance.after, after, rules.edges);
+  }
+  if (input.reflectance && rules.refine.reachPx > 0) {
+    if (cleaned === codes) cleaned = codes.slice();
+    refineOutlines(cleaned, allowed, w, h, input.reflectance.before, input.reflectance.after, before, after, rules.refine);
   }
   const clear = new Uint8Array(n);
   for (let p = 0; p < n; p++) clear[p] = !masked[p] && isLandClass(beforeClasses[p]) && isLandClass(afterClasses[p]) ? 1 : 0;

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { LandCover, type LandCoverBlock, type RasterBlock } from '../types.js';
+import { depthInside, distanceFrom, refineOutlines, type RefineOptions } from './refine.js';
+
+const W = 40;
+const H = 40;
+const window = { col: 0, row: 0, width: W, height: H };
+const field = [0.08, 0.1, 0.12, 0.2]; // a harvested field
+const stand = [0.02, 0.04, 0.03, 0.3]; // a dark young stand
+const crown = [0.02, 0.04, 0.03, 0.35];
+const grass = [0.05, 0.09, 0.07, 0.3];
+
+function block(spectrum: (x: number, y: number) => number[]): RasterBlock {
+  const data = [0, 1, 2, 3].map(() => new Float32Array(W * H));
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) spectrum(x, y).forEach((v, i) => (data[i][y * W + x] = v));
+  return { window, bandNames: ['blue', 'green', 'red', 'nir'], data, valid: new Uint8Array(W * H).fill(1) };
+}
+const cover = (c: number): LandCoverBlock => ({ window, classes: new Uint8Array(W * H).fill(c), confidence: new Float32Array(W * H).fill(0.9) });
+const inBox = (x: number, y: number, x0: number, x1: number) => x >= x0 && x <= x1 && y >= x0 && y <= x1;
+const square = (x0: number, x1: number, c = 1) => {
+  const codes = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (inBox(x, y, x0, x1)) codes[y * W + x] = c;
+  return codes;
+};
+const count = (codes: Uint8Array, c = 1) => codes.reduce((s, v) => s + (v === c ? 1 : 0), 0);
+const herbaceousBit = 1 << LandCover.herbaceous;
+const opts = (o: Partial<RefineOptions> = {}): RefineOptions => ({ reachPx: 5, windowPx: 12, minContrast: 0.15, texturePx: [0], fromClasses: [herbaceousBit], ...o });
+const all = () => new Uint8Array(W * H).fill(1);
+
+describe('refineOutlines', () => {
+  // The stand covers x, y in 12..27 (16 × 16 px); the classifier found only 15..24.
+  const after = block((x, y) => (inBox(x, y, 12, 27) ? stand : field));
+  const before = block(() => grass);
+
+  it('grows a change to the object the after image shows, and no further', () => {
+    const codes = square(15, 24);
+    const lcA = cover(LandCover.herbaceous);
+    for (let p = 0; p < W * H; p++) if (codes[p]) lcA.classes[p] = LandCover.tree;
+    const { added, removed } = refineOutlines(codes, all(), W, H, before, after, cover(LandCover.herbaceous), lcA, opts());
+    expect(removed).toBe(0);
+    expect(added).toBe(16 * 16 - 10 * 10);
+    expect(codes).toEqual(square(12, 27));
+    // Grown pixels read the new cover, for the patch's attributes.
+    expect(lcA.classes[12 * W + 12]).toBe(LandCover.tree);
+  });
+
+  it('grows at most reachPx rings', () => {
+    // The stand 13..26 lies within 2 rings of the core; the surface beyond is field.
+    const near = block((x, y) => (inBox(x, y, 13, 26) ? stand : field));
+    const codes = square(15, 24);
+    refineOutlines(codes, all(), W, H, before, near, cover(LandCover.herbaceous), cover(LandCover.tree), opts({ reachPx: 2 }));
+    expect(codes).toEqual(square(13, 26));
+    const one = square(15, 24);
+    refineOutlines(one, all(), W, H, before, near, cover(LandCover.herbaceous), cover(LandCover.tree), opts({ reachPx: 1 }));
+    // One ring: the surface just beyond it is still the stand, which is then no old surface to
+    // tell the stand from, so nothing grows (the refinement fails safe).
+    expect(count(one)).toBeLessThanOrEqual(12 * 12);
+    expect(count(one)).toBeGreaterThanOrEqual(10 * 10);
+  });
+
+  it('does not grow into what the before image already showed as the new cover, nor where changes are not allowed', () => {
+    const lcB = cover(LandCover.herbaceous);
+    for (let x = 0; x < W; x++) for (let y = 0; y < 15; y++) lcB.classes[y * W + x] = LandCover.tree; // rows above: a stand already
+    const allowed = all();
+    for (let y = 0; y < H; y++) allowed[y * W + 12] = allowed[y * W + 13] = allowed[y * W + 14] = 0; // columns left: not cropland
+    const codes = square(15, 24);
+    refineOutlines(codes, allowed, W, H, before, after, lcB, cover(LandCover.tree), opts());
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) expect(codes[y * W + x], `${x},${y}`).toBe(x >= 15 && x <= 27 && y >= 15 && y <= 27 ? 1 : 0);
+  });
+
+  it('leaves a change alone when the after image shows no contrast around it', () => {
+    const flat = block(() => field);
+    const codes = square(15, 24);
+    const { added, removed } = refineOutlines(codes, all(), W, H, before, flat, cover(LandCover.herbaceous), cover(LandCover.tree), opts());
+    expect([added, removed]).toEqual([0, 0]);
+  });
+
+  it('gives back the rim a texture window spilled into the field (texture covers)', () => {
+    // An orchard over 12..27: crowns on a 2-px grid with grass between; the classifier's texture
+    // window read it 2 px too wide all round.
+    const orchard = block((x, y) => (inBox(x, y, 12, 27) ? (x % 2 === 0 && y % 2 === 0 ? crown : grass) : field));
+    const codes = square(10, 29);
+    const { removed } = refineOutlines(codes, all(), W, H, before, orchard, cover(LandCover.herbaceous), cover(LandCover.orchard), opts({ texturePx: [1] }));
+    expect(removed).toBeGreaterThan(0);
+    expect(codes).toEqual(square(12, 27));
+    // Without the texture reading, single crown and grass pixels decide and the rim stays.
+    const plain = square(10, 29);
+    expect(refineOutlines(plain, all(), W, H, before, orchard, cover(LandCover.herbaceous), cover(LandCover.orchard), opts()).removed).toBe(0);
+  });
+});
+
+describe('distance helpers', () => {
+  it('measures chessboard distance from changes and depth inside them, capped', () => {
+    const codes = square(10, 14);
+    const away = distanceFrom(codes, W, H, 4);
+    expect([away[12 * W + 12], away[12 * W + 15], away[12 * W + 17], away[12 * W + 30]]).toEqual([0, 1, 3, 4]);
+    const depth = depthInside(codes, W, H, 5);
+    expect([depth[10 * W + 10], depth[11 * W + 12], depth[12 * W + 12], depth[0]]).toEqual([1, 2, 3, 0]);
+  });
+});

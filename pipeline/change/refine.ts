@@ -1,0 +1,338 @@
+import { dilate } from '../raster/morphology.js';
+import type { LandCoverBlock, RasterBlock } from '../types.js';
+
+/**
+ * Outline refinement against the after image. The classifier's outline of a change is only as
+ * good as its per-pixel decisions: a dark young stand read as tree in its middle and as crop
+ * towards its edges, dug ground read "disturbed" where it is driest and "bare" where it is not,
+ * an orchard whose crown texture is read in one half. The after image itself usually shows the
+ * object whole: its pixels look like the confidently changed ones, not like the surface around.
+ *
+ * Each pixel next to a change is unmixed between two local end-members, both from the after
+ * image: n, the mean of the change's interior pixels (at least one texture window inside) within
+ * `windowPx`, and o, the mean of the unchanged pixels within `windowPx` that lie beyond the reach
+ * of the growth (so the part of the object still to be found does not count as old surface):
+ *   f = ⟨a − o, n − o⟩ / |n − o|²
+ * A pixel whose f ≥ 0.5 is mostly new material and joins the change; growth is geodesic (only
+ * from pixels already in the change, one ring per step, at most `reachPx` rings), so it follows
+ * the object and stays local to a tile's halo. A pixel must also have been a starting class of
+ * the change's rule on the before date, so a change never grows into what was already there.
+ *
+ * Texture covers (crowns and gaps: orchards, stands) are compared on box means of the after image
+ * over `texturePx`, since a single pixel is either crown or gap. Their classified outline comes
+ * from a texture window too and overshoots into the field by up to its half-size, so their
+ * boundary pixels are also tested the other way: a boundary pixel whose f < 0.5 leaves the change.
+ * Nothing depends on the sensor: any band set, and the contrast guard is relative.
+ */
+export interface RefineOptions {
+  /** Rings a change may grow (px); 0 disables the refinement. */
+  readonly reachPx: number;
+  /** Half-size (px) of the square from which a pixel's end-members are taken. */
+  readonly windowPx: number;
+  /** Smallest relative contrast |n − o| / max(|n|, |o|) at which f is trusted. */
+  readonly minContrast: number;
+  /** Per code (index = code − 1): half-size (px) of the box mean for texture covers; 0 = per pixel. */
+  readonly texturePx: readonly number[];
+  /** Per code (index = code − 1): bit k set when before-date class k may start this change. */
+  readonly fromClasses: readonly number[];
+}
+
+/** Nearest pixels of each side a pixel is compared with. */
+const K = 4;
+
+/** Inserts d into the ascending array `best` if it is smaller than its largest entry. */
+function keepSmallest(best: Float64Array, d: number): void {
+  let i = best.length - 1;
+  if (!(d < best[i])) return;
+  while (i > 0 && best[i - 1] > d) {
+    best[i] = best[i - 1];
+    i--;
+  }
+  best[i] = d;
+}
+
+const mean = (a: Float64Array) => a.reduce((s, v) => s + v, 0) / a.length;
+
+/**
+ * Refines, in place, the outlines of the changes in `codes` (see above). `allowed` marks the
+ * pixels that may change (clear on both dates, cropland with a baseline). Grown pixels take, in
+ * `afterCover`, the after class most common among the change's pixels around them. Returns the
+ * pixels added and removed.
+ */
+export function refineOutlines(
+  codes: Uint8Array,
+  allowed: Uint8Array,
+  w: number,
+  h: number,
+  before: RasterBlock,
+  after: RasterBlock,
+  beforeCover: LandCoverBlock,
+  afterCover: LandCoverBlock,
+  opts: RefineOptions,
+): { added: number; removed: number } {
+  const none = { added: 0, removed: 0 };
+  if (opts.reachPx <= 0) return none;
+  const n = w * h;
+  const bands = after.bandNames.filter((b) => before.bandNames.includes(b));
+  if (bands.length === 0) return none;
+  const valid = new Uint8Array(n);
+  for (let p = 0; p < n; p++) valid[p] = before.valid[p] & after.valid[p];
+  const raw = bands.map((b) => after.data[after.bandNames.indexOf(b)]);
+  const features = new Map<number, readonly Float32Array[]>([[0, raw]]);
+  const featuresFor = (s: number) => {
+    let f = features.get(s);
+    if (!f) features.set(s, (f = raw.map((band) => boxMean(band, valid, w, h, s))));
+    return f;
+  };
+
+  const initial = codes.slice();
+  const depth = depthInside(initial, w, h, 2 + 2 * Math.max(0, ...opts.texturePx));
+  const away = distanceFrom(initial, w, h, opts.reachPx + 1);
+  const oldSurface = new Uint8Array(n);
+  for (let p = 0; p < n; p++) oldSurface[p] = !initial[p] && allowed[p] && valid[p] && away[p] > opts.reachPx ? 1 : 0;
+
+  const nearN = new Float64Array(K);
+  const nearO = new Float64Array(K);
+  const cache = new Map<number, number>();
+  /**
+   * How much nearer p lies to the change's own pixels than to the old surface around it: the mean
+   * squared distance to its K nearest old-surface pixels minus that to its K nearest change pixels
+   * (> 0: new material). NaN when either side has fewer than K pixels in the window.
+   */
+  const margin = (p: number, c: number, deep: number): number => {
+    const key = p * 256 + c;
+    const hit = cache.get(key);
+    if (hit !== undefined) return hit;
+    const s = opts.texturePx[c - 1] ?? 0;
+    const F = featuresFor(s);
+    const nb = F.length;
+    const x = p % w;
+    const y = (p - x) / w;
+    nearN.fill(Infinity);
+    nearO.fill(Infinity);
+    let kn = 0;
+    let ko = 0;
+    const r = opts.windowPx;
+    for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r); yy++)
+      for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++) {
+        const q = yy * w + xx;
+        const isNew = initial[q] === c && valid[q] && depth[q] > deep;
+        if (!isNew && !oldSurface[q]) continue;
+        let d = 0;
+        for (let i = 0; i < nb; i++) {
+          const v = F[i][q] - F[i][p];
+          d += v * v;
+        }
+        if (isNew) {
+          keepSmallest(nearN, d);
+          kn++;
+        } else {
+          keepSmallest(nearO, d);
+          ko++;
+        }
+      }
+    let m = NaN;
+    if (kn >= K && ko >= K) m = mean(nearO) - mean(nearN);
+    cache.set(key, m);
+    return m;
+  };
+
+  let removed = 0;
+  // Texture covers first give back the rim their texture window spilled into the field.
+  const maxTexture = Math.max(0, ...opts.texturePx);
+  for (let ring = 0; ring <= maxTexture; ring++) {
+    const drop: number[] = [];
+    for (let p = 0; p < n; p++) {
+      const c = codes[p];
+      // A texture window of half-size s spills s + 1 rings at most (the classifier's own window is
+      // about as wide).
+      const s = c ? (opts.texturePx[c - 1] ?? 0) : 0;
+      if (!s || ring > s || !valid[p]) continue;
+      if (!touches(codes, w, h, p, (v) => v !== c)) continue;
+      if (margin(p, c, 2 * s + 1) < 0) drop.push(p);
+    }
+    for (const p of drop) codes[p] = 0;
+    removed += drop.length;
+    if (!drop.length) break;
+  }
+
+  let added = 0;
+  const votes = new Uint16Array(16);
+  const codeVotes = new Uint16Array(256);
+  for (let ring = 0; ring < opts.reachPx; ring++) {
+    // Pixels that touch a change (8-connected): the only candidates of this ring.
+    const near = dilate(codes, w, h, 1);
+    const join: [number, number, number][] = [];
+    for (let p = 0; p < n; p++) {
+      if (codes[p] || !allowed[p] || !valid[p] || initial[p] || near[p] === 0) continue;
+      const c = neighbourCode(codes, w, h, p, codeVotes);
+      if (!c || !((opts.fromClasses[c - 1] >> beforeCover.classes[p]) & 1)) continue;
+      if (margin(p, c, (opts.texturePx[c - 1] ?? 0) + 1) > 0) join.push([p, c, majorityAfter(codes, afterCover.classes, w, h, p, c, votes)]);
+    }
+    if (!join.length) break;
+    for (const [p, c, cls] of join) {
+      codes[p] = c;
+      if (cls) afterCover.classes[p] = cls;
+    }
+    added += join.length;
+  }
+  return { added, removed };
+}
+
+/** True when a 4-neighbour of p (inside the array) satisfies `test`. */
+function touches(codes: Uint8Array, w: number, h: number, p: number, test: (v: number) => boolean): boolean {
+  const x = p % w;
+  return (x > 0 && test(codes[p - 1])) || (x < w - 1 && test(codes[p + 1])) || (p >= w && test(codes[p - w])) || (p + w < w * h && test(codes[p + w]));
+}
+
+/** The change code most common among p's 8-neighbours (ties: the lower code), 0 if none. */
+function neighbourCode(codes: Uint8Array, w: number, h: number, p: number, votes: Uint16Array): number {
+  votes.fill(0);
+  const x = p % w;
+  const y = (p - x) / w;
+  for (let dy = -1; dy <= 1; dy++)
+    for (let dx = -1; dx <= 1; dx++) {
+      const xx = x + dx;
+      const yy = y + dy;
+      if ((dx || dy) && xx >= 0 && yy >= 0 && xx < w && yy < h) votes[codes[yy * w + xx]]++;
+    }
+  let best = 0;
+  for (let c = 1; c < votes.length; c++) if (votes[c] > (best ? votes[best] : 0)) best = c;
+  return best;
+}
+
+/** The after class most common among the 8-neighbours of p that hold code c (0 if none). */
+function majorityAfter(codes: Uint8Array, classes: Uint8Array, w: number, h: number, p: number, c: number, votes: Uint16Array): number {
+  votes.fill(0);
+  const x = p % w;
+  const y = (p - x) / w;
+  for (let dy = -1; dy <= 1; dy++)
+    for (let dx = -1; dx <= 1; dx++) {
+      const xx = x + dx;
+      const yy = y + dy;
+      if ((dx || dy) && xx >= 0 && yy >= 0 && xx < w && yy < h && codes[yy * w + xx] === c) votes[classes[yy * w + xx] & 15]++;
+    }
+  let best = 0;
+  for (let k = 1; k < 16; k++) if (votes[k] > votes[best]) best = k;
+  return votes[best] ? best : 0;
+}
+
+/**
+ * Chessboard distance of every pixel from the nearest pixel with a non-zero code, capped at
+ * `cap` (pixels farther away read `cap`); changed pixels read 0.
+ */
+export function distanceFrom(codes: Uint8Array, w: number, h: number, cap: number): Uint8Array {
+  const d = new Uint8Array(codes.length).fill(Math.min(cap, 255));
+  let frontier: number[] = [];
+  for (let p = 0; p < codes.length; p++)
+    if (codes[p]) {
+      d[p] = 0;
+      frontier.push(p);
+    }
+  return spread(d, frontier, w, h, cap);
+}
+
+/**
+ * Chessboard depth of every changed pixel inside its code's area: 1 on the code's boundary
+ * (a neighbour of another code, unchanged, or outside the array), capped at `cap`; 0 where
+ * unchanged.
+ */
+export function depthInside(codes: Uint8Array, w: number, h: number, cap: number): Uint8Array {
+  const d = new Uint8Array(codes.length);
+  const frontier: number[] = [];
+  for (let p = 0; p < codes.length; p++) {
+    const c = codes[p];
+    if (!c) continue;
+    const x = p % w;
+    const y = (p - x) / w;
+    let edge = false;
+    for (let dy = -1; dy <= 1 && !edge; dy++)
+      for (let dx = -1; dx <= 1 && !edge; dx++) {
+        const xx = x + dx;
+        const yy = y + dy;
+        edge = xx < 0 || yy < 0 || xx >= w || yy >= h || codes[yy * w + xx] !== c;
+      }
+    if (edge) {
+      d[p] = 1;
+      frontier.push(p);
+    } else d[p] = Math.min(cap, 255);
+  }
+  // Spread inwards: a pixel's depth is one more than its shallowest same-code neighbour's.
+  let level = frontier;
+  for (let k = 2; k < cap && level.length; k++) {
+    const next: number[] = [];
+    for (const p of level) {
+      const x = p % w;
+      const y = (p - x) / w;
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          const yy = y + dy;
+          if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+          const q = yy * w + xx;
+          if (codes[q] === codes[p] && d[q] > k) {
+            d[q] = k;
+            next.push(q);
+          }
+        }
+    }
+    level = next;
+  }
+  return d;
+}
+
+/** Breadth-first chessboard spread of distances from `frontier` (distance 0), capped at `cap`. */
+function spread(d: Uint8Array, frontier: number[], w: number, h: number, cap: number): Uint8Array {
+  for (let k = 1; k < cap && frontier.length; k++) {
+    const next: number[] = [];
+    for (const p of frontier) {
+      const x = p % w;
+      const y = (p - x) / w;
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          const yy = y + dy;
+          if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+          const q = yy * w + xx;
+          if (d[q] > k) {
+            d[q] = k;
+            next.push(q);
+          }
+        }
+    }
+    frontier = next;
+  }
+  return d;
+}
+
+/** Mean of `band` over the valid pixels of the (2s + 1)² box around each pixel (NaN-free: 0 where none). */
+function boxMean(band: Float32Array, valid: Uint8Array, w: number, h: number, s: number): Float32Array {
+  const W = w + 1;
+  const sum = new Float64Array(W * (h + 1));
+  const cnt = new Float64Array(W * (h + 1));
+  for (let y = 0; y < h; y++) {
+    let rs = 0;
+    let rc = 0;
+    for (let x = 0; x < w; x++) {
+      const p = y * w + x;
+      if (valid[p]) {
+        rs += band[p];
+        rc++;
+      }
+      sum[(y + 1) * W + x + 1] = sum[y * W + x + 1] + rs;
+      cnt[(y + 1) * W + x + 1] = cnt[y * W + x + 1] + rc;
+    }
+  }
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const y0 = Math.max(0, y - s);
+    const y1 = Math.min(h, y + s + 1);
+    for (let x = 0; x < w; x++) {
+      const x0 = Math.max(0, x - s);
+      const x1 = Math.min(w, x + s + 1);
+      const c = cnt[y1 * W + x1] - cnt[y0 * W + x1] - cnt[y1 * W + x0] + cnt[y0 * W + x0];
+      out[y * w + x] = c > 0 ? (sum[y1 * W + x1] - sum[y0 * W + x1] - sum[y1 * W + x0] + sum[y0 * W + x0]) / c : 0;
+    }
+  }
+  return out;
+}
