@@ -178,7 +178,7 @@ function refineOptions(rules: RulesConfig, mode: 'baseline' | 'transitions', pix
         fromClasses[transitionCode(b, a) - 1] = 1 << b;
       }
   }
-  return { reachPx: Math.round(rules.outlineReachM / pixelSizeM), windowPx: Math.max(2, Math.round(rules.outlineWindowM / pixelSizeM)), minContrast: rules.mixedEdgeMinContrast, texturePx, fromClasses };
+  return { reachPx: Math.round(rules.outlineReachM / pixelSizeM), windowPx: Math.max(2, Math.round(rules.outlineWindowM / pixelSizeM)), texturePx, fromClasses };
 }
 
 /** Codes (1-based rule indices) of rules that join the site they touch (`joinsNeighbours`: earthworks). */

@@ -24,7 +24,7 @@ const square = (x0: number, x1: number, c = 1) => {
 };
 const count = (codes: Uint8Array, c = 1) => codes.reduce((s, v) => s + (v === c ? 1 : 0), 0);
 const herbaceousBit = 1 << LandCover.herbaceous;
-const opts = (o: Partial<RefineOptions> = {}): RefineOptions => ({ reachPx: 5, windowPx: 12, minContrast: 0.15, texturePx: [0], fromClasses: [herbaceousBit], ...o });
+const opts = (o: Partial<RefineOptions> = {}): RefineOptions => ({ reachPx: 5, windowPx: 12, texturePx: [0], fromClasses: [herbaceousBit], ...o });
 const all = () => new Uint8Array(W * H).fill(1);
 
 describe('refineOutlines', () => {

@@ -8,29 +8,32 @@ import type { LandCoverBlock, RasterBlock } from '../types.js';
  * an orchard whose crown texture is read in one half. The after image itself usually shows the
  * object whole: its pixels look like the confidently changed ones, not like the surface around.
  *
- * Each pixel next to a change is unmixed between two local end-members, both from the after
- * image: n, the mean of the change's interior pixels (at least one texture window inside) within
- * `windowPx`, and o, the mean of the unchanged pixels within `windowPx` that lie beyond the reach
- * of the growth (so the part of the object still to be found does not count as old surface):
- *   f = ⟨a − o, n − o⟩ / |n − o|²
- * A pixel whose f ≥ 0.5 is mostly new material and joins the change; growth is geodesic (only
- * from pixels already in the change, one ring per step, at most `reachPx` rings), so it follows
- * the object and stays local to a tile's halo. A pixel must also have been a starting class of
- * the change's rule on the before date, so a change never grows into what was already there.
+ * A pixel next to a change joins it when, in the after image, it lies nearer its K nearest pixels
+ * of the change's interior than its K nearest unchanged pixels beyond the growth's reach (so the
+ * part of the object still to be found does not count as old surface), both within `windowPx`:
+ * a local nearest-neighbour decision between the change and what surrounds it. Growth is geodesic
+ * (only from pixels already in the change, one ring per step, at most `reachPx` rings), so it
+ * follows the object and stays local to a tile's halo. A pixel must also have been a starting
+ * class of the change's rule on the before date, so a change never grows into what was already
+ * there. Where the object reaches beyond the reach, the old-surface side holds pixels like it and
+ * nothing grows: the refinement fails safe.
  *
  * Texture covers (crowns and gaps: orchards, stands) are compared on box means of the after image
  * over `texturePx`, since a single pixel is either crown or gap. Their classified outline comes
  * from a texture window too and overshoots into the field by up to its half-size, so their
- * boundary pixels are also tested the other way: a boundary pixel whose f < 0.5 leaves the change.
- * Nothing depends on the sensor: any band set, and the contrast guard is relative.
+ * boundary pixels are also tested the other way: a boundary pixel nearer the old surface leaves it.
+ * Nothing depends on the sensor: any band set.
+ *
+ * Known bias (why rules.outlineReachM defaults to 0): a heterogeneous cover (crowns and gaps,
+ * film rows and gaps) has interior pixels nearer a mixed rim pixel than the field's are, so on
+ * true land cover the outline leans outward by about a ring (test/e2e/oracle.test.ts fails with
+ * it on: orchards up to +56 %).
  */
 export interface RefineOptions {
   /** Rings a change may grow (px); 0 disables the refinement. */
   readonly reachPx: number;
-  /** Half-size (px) of the square from which a pixel's end-members are taken. */
+  /** Half-size (px) of the square from which a pixel's nearest pixels of each side are taken. */
   readonly windowPx: number;
-  /** Smallest relative contrast |n − o| / max(|n|, |o|) at which f is trusted. */
-  readonly minContrast: number;
   /** Per code (index = code − 1): half-size (px) of the box mean for texture covers; 0 = per pixel. */
   readonly texturePx: readonly number[];
   /** Per code (index = code − 1): bit k set when before-date class k may start this change. */
