@@ -171,12 +171,13 @@ function refineOptions(rules: RulesConfig, mode: 'baseline' | 'transitions', pix
   } else {
     texturePx = [];
     fromClasses = [];
-    for (let b = 1; b <= MAX_LAND_CLASS; b++)
-      for (let a = 1; a <= MAX_LAND_CLASS; a++) {
-        const m = Math.max(0, ...rules.transitions.filter((t) => t.after.includes(landCoverName(a))).map((t) => t.textureM));
-        texturePx[transitionCode(b, a) - 1] = textureOf(m);
+    for (let a = 1; a <= MAX_LAND_CLASS; a++) {
+      const px = textureOf(Math.max(0, ...rules.transitions.filter((t) => t.after.includes(landCoverName(a))).map((t) => t.textureM)));
+      for (let b = 1; b <= MAX_LAND_CLASS; b++) {
+        texturePx[transitionCode(b, a) - 1] = px;
         fromClasses[transitionCode(b, a) - 1] = 1 << b;
       }
+    }
   }
   return { reachPx: Math.round(rules.outlineReachM / pixelSizeM), windowPx: Math.max(2, Math.round(rules.outlineWindowM / pixelSizeM)), texturePx, fromClasses };
 }

@@ -168,9 +168,9 @@ export function refineOutlines(
     const join: [number, number, number][] = [];
     for (let p = 0; p < n; p++) {
       if (codes[p] || !allowed[p] || !valid[p] || initial[p] || near[p] === 0) continue;
-      const c = neighbourCode(codes, w, h, p, codeVotes);
+      const c = mostCommonAround(w, h, p, codeVotes, (q) => codes[q]);
       if (!c || !((opts.fromClasses[c - 1] >> beforeCover.classes[p]) & 1)) continue;
-      if (margin(p, c, (opts.texturePx[c - 1] ?? 0) + 1) > 0) join.push([p, c, majorityAfter(codes, afterCover.classes, w, h, p, c, votes)]);
+      if (margin(p, c, (opts.texturePx[c - 1] ?? 0) + 1) > 0) join.push([p, c, mostCommonAround(w, h, p, votes, (q) => (codes[q] === c ? afterCover.classes[q] & 15 : 0))]);
     }
     if (!join.length) break;
     for (const [p, c, cls] of join) {
@@ -188,8 +188,11 @@ function touches(codes: Uint8Array, w: number, h: number, p: number, test: (v: n
   return (x > 0 && test(codes[p - 1])) || (x < w - 1 && test(codes[p + 1])) || (p >= w && test(codes[p - w])) || (p + w < w * h && test(codes[p + w]));
 }
 
-/** The change code most common among p's 8-neighbours (ties: the lower code), 0 if none. */
-function neighbourCode(codes: Uint8Array, w: number, h: number, p: number, votes: Uint16Array): number {
+/**
+ * The non-zero value most common among `valueAt(q)` over p's 8-neighbours q (ties: the lower
+ * value), 0 if none; `valueAt` returns 0 for a neighbour that does not vote.
+ */
+function mostCommonAround(w: number, h: number, p: number, votes: Uint16Array, valueAt: (q: number) => number): number {
   votes.fill(0);
   const x = p % w;
   const y = (p - x) / w;
@@ -197,27 +200,11 @@ function neighbourCode(codes: Uint8Array, w: number, h: number, p: number, votes
     for (let dx = -1; dx <= 1; dx++) {
       const xx = x + dx;
       const yy = y + dy;
-      if ((dx || dy) && xx >= 0 && yy >= 0 && xx < w && yy < h) votes[codes[yy * w + xx]]++;
+      if ((dx || dy) && xx >= 0 && yy >= 0 && xx < w && yy < h) votes[valueAt(yy * w + xx)]++;
     }
   let best = 0;
-  for (let c = 1; c < votes.length; c++) if (votes[c] > (best ? votes[best] : 0)) best = c;
+  for (let v = 1; v < votes.length; v++) if (votes[v] > (best ? votes[best] : 0)) best = v;
   return best;
-}
-
-/** The after class most common among the 8-neighbours of p that hold code c (0 if none). */
-function majorityAfter(codes: Uint8Array, classes: Uint8Array, w: number, h: number, p: number, c: number, votes: Uint16Array): number {
-  votes.fill(0);
-  const x = p % w;
-  const y = (p - x) / w;
-  for (let dy = -1; dy <= 1; dy++)
-    for (let dx = -1; dx <= 1; dx++) {
-      const xx = x + dx;
-      const yy = y + dy;
-      if ((dx || dy) && xx >= 0 && yy >= 0 && xx < w && yy < h && codes[yy * w + xx] === c) votes[classes[yy * w + xx] & 15]++;
-    }
-  let best = 0;
-  for (let k = 1; k < 16; k++) if (votes[k] > votes[best]) best = k;
-  return votes[best] ? best : 0;
 }
 
 /**
@@ -226,13 +213,13 @@ function majorityAfter(codes: Uint8Array, classes: Uint8Array, w: number, h: num
  */
 export function distanceFrom(codes: Uint8Array, w: number, h: number, cap: number): Uint8Array {
   const d = new Uint8Array(codes.length).fill(Math.min(cap, 255));
-  let frontier: number[] = [];
+  const frontier: number[] = [];
   for (let p = 0; p < codes.length; p++)
     if (codes[p]) {
       d[p] = 0;
       frontier.push(p);
     }
-  return spread(d, frontier, w, h, cap);
+  return spread(d, frontier, 1, w, h, cap, () => true);
 }
 
 /**
@@ -260,33 +247,16 @@ export function depthInside(codes: Uint8Array, w: number, h: number, cap: number
       frontier.push(p);
     } else d[p] = Math.min(cap, 255);
   }
-  // Spread inwards: a pixel's depth is one more than its shallowest same-code neighbour's.
-  let level = frontier;
-  for (let k = 2; k < cap && level.length; k++) {
-    const next: number[] = [];
-    for (const p of level) {
-      const x = p % w;
-      const y = (p - x) / w;
-      for (let dy = -1; dy <= 1; dy++)
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          const yy = y + dy;
-          if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
-          const q = yy * w + xx;
-          if (codes[q] === codes[p] && d[q] > k) {
-            d[q] = k;
-            next.push(q);
-          }
-        }
-    }
-    level = next;
-  }
-  return d;
+  // Inwards: a pixel's depth is one more than its shallowest same-code neighbour's.
+  return spread(d, frontier, 2, w, h, cap, (p, q) => codes[q] === codes[p]);
 }
 
-/** Breadth-first chessboard spread of distances from `frontier` (distance 0), capped at `cap`. */
-function spread(d: Uint8Array, frontier: number[], w: number, h: number, cap: number): Uint8Array {
-  for (let k = 1; k < cap && frontier.length; k++) {
+/**
+ * Breadth-first chessboard spread: the pixels q around each pixel p of `frontier` that `follows(p, q)`
+ * get `level`, theirs the next, and so on below `cap` (a pixel keeps a smaller value it has).
+ */
+function spread(d: Uint8Array, frontier: number[], level: number, w: number, h: number, cap: number, follows: (p: number, q: number) => boolean): Uint8Array {
+  for (let k = level; k < cap && frontier.length; k++) {
     const next: number[] = [];
     for (const p of frontier) {
       const x = p % w;
@@ -297,7 +267,7 @@ function spread(d: Uint8Array, frontier: number[], w: number, h: number, cap: nu
           const yy = y + dy;
           if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
           const q = yy * w + xx;
-          if (d[q] > k) {
+          if (d[q] > k && follows(p, q)) {
             d[q] = k;
             next.push(q);
           }
