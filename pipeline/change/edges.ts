@@ -1,3 +1,4 @@
+import { neighbours8 } from '../raster/neighbours.js';
 import { LandCover, type LandCoverBlock, type RasterBlock } from '../types.js';
 
 /**
@@ -62,6 +63,7 @@ export function growMixedEdges(
   const near = new Uint8Array(n);
   const eligible = seedComponents(codes, w, h, opts.seedMinPx ?? []);
   const classVotes = new Uint16Array(16);
+  const around = new Int32Array(8);
   for (let ring = 0; ring < opts.rings; ring++) {
     const next = codes.slice();
     const nextClass: [number, number][] = [];
@@ -69,50 +71,36 @@ export function growMixedEdges(
     near.fill(0);
     for (let p = 0; p < n; p++) {
       if (!codes[p]) continue;
-      const x = p % w;
-      const y = (p - x) / w;
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) if (x + dx >= 0 && y + dy >= 0 && x + dx < w && y + dy < h) near[(y + dy) * w + x + dx] = 1;
+      near[p] = 1;
+      for (let j = neighbours8(p, w, h, around); j-- > 0; ) near[around[j]] = 1;
     }
     for (let p = 0; p < n; p++) {
       if (codes[p] || !allowed[p] || !before.valid[p] || !after.valid[p]) continue;
       if (!near[p]) continue;
       const x = p % w;
       const y = (p - x) / w;
-      // The code held by most 8-neighbours, and those neighbours' mean after spectrum.
+      // The code held by most 8-neighbours (ties: the first met), and those neighbours' mean after spectrum.
+      const m8 = neighbours8(p, w, h, around);
       let code = 0;
       let best = 0;
-      for (let dy = -1; dy <= 1; dy++)
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          const yy = y + dy;
-          if ((dx || dy) && xx >= 0 && yy >= 0 && xx < w && yy < h) {
-            const c = eligible[yy * w + xx] ? codes[yy * w + xx] : 0;
-            if (!c || c === code) continue;
-            let k = 0;
-            for (let ey = -1; ey <= 1; ey++)
-              for (let ex = -1; ex <= 1; ex++) {
-                const qx = x + ex;
-                const qy = y + ey;
-                if ((ex || ey) && qx >= 0 && qy >= 0 && qx < w && qy < h && eligible[qy * w + qx] && codes[qy * w + qx] === c) k++;
-              }
-            if (k > best) [best, code] = [k, c];
-          }
-        }
+      for (let j = 0; j < m8; j++) {
+        const c = eligible[around[j]] ? codes[around[j]] : 0;
+        if (!c || c === code) continue;
+        let k = 0;
+        for (let i = 0; i < m8; i++) if (eligible[around[i]] && codes[around[i]] === c) k++;
+        if (k > best) [best, code] = [k, c];
+      }
       if (!code) continue;
       mean.fill(0);
       classVotes.fill(0);
       let k = 0;
-      for (let dy = -1; dy <= 1; dy++)
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          const yy = y + dy;
-          if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
-          const q = yy * w + xx;
-          if (codes[q] !== code || !eligible[q] || !after.valid[q]) continue;
-          for (let i = 0; i < nb; i++) mean[i] += A[i][q];
-          classVotes[afterCover.classes[q] & 15]++;
-          k++;
-        }
+      for (let j = 0; j < m8; j++) {
+        const q = around[j];
+        if (codes[q] !== code || !eligible[q] || !after.valid[q]) continue;
+        for (let i = 0; i < nb; i++) mean[i] += A[i][q];
+        classVotes[afterCover.classes[q] & 15]++;
+        k++;
+      }
       if (!k) continue;
       old.fill(0);
       let m = 0;
@@ -162,6 +150,7 @@ function seedComponents(codes: Uint8Array, w: number, h: number, minPx: readonly
   const out = new Uint8Array(n);
   const seen = new Uint8Array(n);
   const stack: number[] = [];
+  const around = new Int32Array(8);
   const members: number[] = [];
   for (let s = 0; s < n; s++) {
     const c = codes[s];
@@ -172,19 +161,13 @@ function seedComponents(codes: Uint8Array, w: number, h: number, minPx: readonly
     while (stack.length) {
       const p = stack.pop()!;
       members.push(p);
-      const x = p % w;
-      const y = (p - x) / w;
-      for (let dy = -1; dy <= 1; dy++)
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          const yy = y + dy;
-          if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
-          const q = yy * w + xx;
-          if (!seen[q] && codes[q] === c) {
-            seen[q] = 1;
-            stack.push(q);
-          }
+      for (let j = neighbours8(p, w, h, around); j-- > 0; ) {
+        const q = around[j];
+        if (!seen[q] && codes[q] === c) {
+          seen[q] = 1;
+          stack.push(q);
         }
+      }
     }
     if (members.length >= (minPx[c - 1] ?? 0)) for (const p of members) out[p] = 1;
   }

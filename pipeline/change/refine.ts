@@ -1,4 +1,5 @@
 import { dilate } from '../raster/morphology.js';
+import { neighbours8 } from '../raster/neighbours.js';
 import type { LandCoverBlock, RasterBlock } from '../types.js';
 
 /**
@@ -42,6 +43,9 @@ export interface RefineOptions {
 
 /** Nearest pixels of each side a pixel is compared with. */
 const K = 4;
+
+/** Scratch for neighbours8 (the functions here are synchronous and not re-entrant). */
+const around = new Int32Array(8);
 
 /** Inserts d into the ascending array `best` if it is smaller than its largest entry. */
 function keepSmallest(best: Float64Array, d: number): void {
@@ -194,14 +198,7 @@ function touches(codes: Uint8Array, w: number, h: number, p: number, test: (v: n
  */
 function mostCommonAround(w: number, h: number, p: number, votes: Uint16Array, valueAt: (q: number) => number): number {
   votes.fill(0);
-  const x = p % w;
-  const y = (p - x) / w;
-  for (let dy = -1; dy <= 1; dy++)
-    for (let dx = -1; dx <= 1; dx++) {
-      const xx = x + dx;
-      const yy = y + dy;
-      if ((dx || dy) && xx >= 0 && yy >= 0 && xx < w && yy < h) votes[valueAt(yy * w + xx)]++;
-    }
+  for (let j = neighbours8(p, w, h, around); j-- > 0; ) votes[valueAt(around[j])]++;
   let best = 0;
   for (let v = 1; v < votes.length; v++) if (votes[v] > (best ? votes[best] : 0)) best = v;
   return best;
@@ -233,15 +230,9 @@ export function depthInside(codes: Uint8Array, w: number, h: number, cap: number
   for (let p = 0; p < codes.length; p++) {
     const c = codes[p];
     if (!c) continue;
-    const x = p % w;
-    const y = (p - x) / w;
-    let edge = false;
-    for (let dy = -1; dy <= 1 && !edge; dy++)
-      for (let dx = -1; dx <= 1 && !edge; dx++) {
-        const xx = x + dx;
-        const yy = y + dy;
-        edge = xx < 0 || yy < 0 || xx >= w || yy >= h || codes[yy * w + xx] !== c;
-      }
+    const m8 = neighbours8(p, w, h, around);
+    let edge = m8 < 8; // on the array's border
+    for (let j = 0; j < m8 && !edge; j++) edge = codes[around[j]] !== c;
     if (edge) {
       d[p] = 1;
       frontier.push(p);
@@ -258,21 +249,14 @@ export function depthInside(codes: Uint8Array, w: number, h: number, cap: number
 function spread(d: Uint8Array, frontier: number[], level: number, w: number, h: number, cap: number, follows: (p: number, q: number) => boolean): Uint8Array {
   for (let k = level; k < cap && frontier.length; k++) {
     const next: number[] = [];
-    for (const p of frontier) {
-      const x = p % w;
-      const y = (p - x) / w;
-      for (let dy = -1; dy <= 1; dy++)
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          const yy = y + dy;
-          if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
-          const q = yy * w + xx;
-          if (d[q] > k && follows(p, q)) {
-            d[q] = k;
-            next.push(q);
-          }
+    for (const p of frontier)
+      for (let j = neighbours8(p, w, h, around); j-- > 0; ) {
+        const q = around[j];
+        if (d[q] > k && follows(p, q)) {
+          d[q] = k;
+          next.push(q);
         }
-    }
+      }
     frontier = next;
   }
   return d;
