@@ -315,13 +315,15 @@ export function detectChangesInWindow(input: ChangeTileInput, rules: CompiledRul
     closable[p] = allowed[p] | (could & objectShadow[p]);
   }
   if (rules.openingPx > 0 || rules.closingPx.some((r) => r > 0)) cleaned = morphEachCode(codes, closable, w, h, rules);
-  if (input.reflectance && rules.edges.rings > 0) {
-    if (cleaned === codes) cleaned = codes.slice();
-    growMixedEdges(cleaned, allowed, w, h, input.reflectance.before, input.reflectance.after, after, rules.edges);
-  }
+  // The refinement finds the object's body; the mixed pixels around it, members of neither side,
+  // are the edge growth's to decide, on the refined outline.
   if (input.reflectance && rules.refine.reachPx > 0) {
     if (cleaned === codes) cleaned = codes.slice();
     refineOutlines(cleaned, allowed, w, h, input.reflectance.before, input.reflectance.after, before, after, rules.refine);
+  }
+  if (input.reflectance && rules.edges.rings > 0) {
+    if (cleaned === codes) cleaned = codes.slice();
+    growMixedEdges(cleaned, allowed, w, h, input.reflectance.before, input.reflectance.after, after, rules.edges);
   }
   const clear = new Uint8Array(n);
   for (let p = 0; p < n; p++) clear[p] = !masked[p] && isLandClass(beforeClasses[p]) && isLandClass(afterClasses[p]) ? 1 : 0;

@@ -76,6 +76,22 @@ describe('refineOutlines', () => {
     expect([added, removed]).toEqual([0, 0]);
   });
 
+  it('does not take a third surface that is nearer the change than the field but unlike the change', () => {
+    // A stand with some noise over 15..24, found whole; round it a 2-px strip of another crop a
+    // third of the way from the stand to the field beyond.
+    const noise = (x: number, y: number) => 0.004 * (((x * 7 + y * 13) % 5) - 2);
+    const strip = stand.map((v, i) => v + (field[i] - v) / 3);
+    const img = block((x, y) => (inBox(x, y, 15, 24) ? stand.map((v) => v + noise(x, y)) : inBox(x, y, 13, 26) ? strip : field));
+    const codes = square(15, 24);
+    const { added } = refineOutlines(codes, all(), W, H, before, img, cover(LandCover.herbaceous), cover(LandCover.tree), opts());
+    expect(added).toBe(0);
+    // The same strip cut from the stand itself (stand spectra, as noisy) does join.
+    const whole = block((x, y) => (inBox(x, y, 13, 26) ? stand.map((v) => v + noise(x, y)) : field));
+    const grown = square(15, 24);
+    refineOutlines(grown, all(), W, H, before, whole, cover(LandCover.herbaceous), cover(LandCover.tree), opts());
+    expect(grown).toEqual(square(13, 26));
+  });
+
   it('gives back the rim a texture window spilled into the field (texture covers)', () => {
     // An orchard over 12..27: crowns on a 2-px grid with grass between; the classifier's texture
     // window read it 2 px too wide all round.
