@@ -171,7 +171,7 @@ export const RulesSchema = z
       .positive()
       .max(200)
       .default(24)
-      .describe('Half-size (m) of the square from which the outline refinement takes a pixel\'s nearest pixels of each side; keep it above outlineReachM, or nothing beyond the reach is left to compare with'),
+      .describe('Half-size (m) of the square from which the outline refinement takes a pixel\'s nearest pixels of each side; must exceed outlineReachM, or nothing beyond the reach is left to compare with'),
     minConfidence: z.number().min(0).max(1).default(0.35).describe('Pixels whose before or after classification confidence is below this are not changes (but see yardConfidence)'),
     yardConfidence: z
       .number()
@@ -219,6 +219,10 @@ export const RulesSchema = z
         ['bare', 'herbaceous'],
       ])
       .describe('Without a baseline: land-cover transitions that are the cultivation cycle and not reported'),
+  })
+  .superRefine((r, ctx) => {
+    if (r.outlineReachM > 0 && r.outlineWindowM <= r.outlineReachM)
+      ctx.addIssue({ code: 'custom', path: ['outlineWindowM'], message: `must exceed outlineReachM (${r.outlineReachM} m): the refinement compares a pixel with the surface beyond the reach, inside the window` });
   })
   .describe('Change rules');
 
