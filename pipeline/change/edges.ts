@@ -1,3 +1,4 @@
+import { dilate } from '../raster/morphology.js';
 import { neighbours8 } from '../raster/neighbours.js';
 import { LandCover, type LandCoverBlock, type RasterBlock } from '../types.js';
 
@@ -60,7 +61,6 @@ export function growMixedEdges(
   const n = w * h;
   const mean = new Float64Array(nb);
   const old = new Float64Array(nb);
-  const near = new Uint8Array(n);
   const eligible = seedComponents(codes, w, h, opts.seedMinPx ?? []);
   const classVotes = new Uint16Array(16);
   const around = new Int32Array(8);
@@ -68,12 +68,7 @@ export function growMixedEdges(
     const next = codes.slice();
     const nextClass: [number, number][] = [];
     // Pixels within one pixel of any change: not pure old surface.
-    near.fill(0);
-    for (let p = 0; p < n; p++) {
-      if (!codes[p]) continue;
-      near[p] = 1;
-      for (let j = neighbours8(p, w, h, around); j-- > 0; ) near[around[j]] = 1;
-    }
+    const near = dilate(codes, w, h, 1);
     for (let p = 0; p < n; p++) {
       if (codes[p] || !allowed[p] || !before.valid[p] || !after.valid[p]) continue;
       if (!near[p]) continue;
