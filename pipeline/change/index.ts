@@ -163,11 +163,15 @@ function refineOptions(rules: RulesConfig, mode: 'baseline' | 'transitions', pix
   const bits = (classes: readonly LandCoverName[]) => classes.reduce((b, c) => b | (1 << code(c)), 0);
   let texturePx: number[];
   let fromClasses: number[];
+  let family: number[] | undefined;
   if (mode === 'baseline') {
     texturePx = rules.transitions.map((t) => textureOf(t.textureM));
     // A rule that is no site of its own everywhere (a yard) has no outline to refine: the site it
     // joins decides it, and grown alone it would outweigh the site (rules.joinMaxRatio).
     fromClasses = rules.transitions.map((t) => (t.standalone === true ? bits(t.before) : 0));
+    // Such a rule's pixels belong to the outline of the site of its type they lie in.
+    const siteOf = (type: string) => rules.transitions.findIndex((t, i) => t.type === type && fromClasses[i] !== 0);
+    family = rules.transitions.map((t, i) => 1 + (siteOf(t.type) >= 0 ? siteOf(t.type) : i));
   } else {
     texturePx = [];
     fromClasses = [];
@@ -179,7 +183,7 @@ function refineOptions(rules: RulesConfig, mode: 'baseline' | 'transitions', pix
       }
     }
   }
-  return { reachPx: Math.round(rules.outlineReachM / pixelSizeM), windowPx: Math.max(2, Math.round(rules.outlineWindowM / pixelSizeM)), texturePx, fromClasses };
+  return { reachPx: Math.round(rules.outlineReachM / pixelSizeM), windowPx: Math.max(2, Math.round(rules.outlineWindowM / pixelSizeM)), texturePx, fromClasses, ...(family ? { family } : {}) };
 }
 
 /** Codes (1-based rule indices) of rules that join the site they touch (`joinsNeighbours`: earthworks). */

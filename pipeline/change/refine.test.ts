@@ -92,6 +92,36 @@ describe('refineOutlines', () => {
     expect(grown).toEqual(square(13, 26));
   });
 
+  it('takes the rim of an object that grades away from its interior without an edge (moist dug soil)', () => {
+    // Dry subsoil found over 15..24; beyond it the same ground grows moister ring by ring (6 % of
+    // the way to moist topsoil per pixel) out to 12..27, then a green crop.
+    const dry = [0.11, 0.16, 0.21, 0.26];
+    const moist = [0.056, 0.076, 0.096, 0.135];
+    const crop = [0.04, 0.08, 0.05, 0.35];
+    const noise = (x: number, y: number) => 0.004 * (((x * 7 + y * 13) % 5) - 2);
+    const ring = (x: number, y: number) => Math.max(15 - x, x - 24, 15 - y, y - 24, 0);
+    const img = block((x, y) => (inBox(x, y, 12, 27) ? dry.map((v, i) => v + 0.06 * ring(x, y) * (moist[i] - v) + noise(x, y)) : crop));
+    const bare = cover(LandCover.bare);
+    const codes = square(15, 24);
+    const { added } = refineOutlines(codes, all(), W, H, before, img, bare, cover(LandCover.disturbed), opts({ fromClasses: [1 << LandCover.bare] }));
+    expect(added).toBe(16 * 16 - 10 * 10);
+    expect(codes).toEqual(square(12, 27));
+  });
+
+  it('refines the rules of one family (dug ground read by two rules) as one object', () => {
+    // The stand of the first test, found as a checkerboard of two rules' pixels; rule 2 may not
+    // start a change itself (fromClasses 0), so alone neither has an interior to grow from.
+    const codes = square(15, 24);
+    for (let p = 0; p < W * H; p++) if (codes[p] && ((p % W) + Math.floor(p / W)) % 2) codes[p] = 2;
+    const o = opts({ texturePx: [0, 0], fromClasses: [herbaceousBit, 0] });
+    const apart = codes.slice();
+    expect(refineOutlines(apart, all(), W, H, before, after, cover(LandCover.herbaceous), cover(LandCover.tree), o).added).toBe(0);
+    const { added } = refineOutlines(codes, all(), W, H, before, after, cover(LandCover.herbaceous), cover(LandCover.tree), { ...o, family: [1, 1] });
+    expect(added).toBe(16 * 16 - 10 * 10);
+    // The found pixels keep their rules; the grown ones take the family's.
+    expect([codes[15 * W + 15], codes[15 * W + 16], codes[12 * W + 12], codes[27 * W + 20]]).toEqual([1, 2, 1, 1]);
+  });
+
   it('gives back the rim a texture window spilled into the field (texture covers)', () => {
     // An orchard over 12..27: crowns on a 2-px grid with grass between; the classifier's texture
     // window read it 2 px too wide all round.

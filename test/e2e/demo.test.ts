@@ -34,10 +34,9 @@ describe('demo county end to end', () => {
 
   // Floors the default model holds today (seed 20261123); they guard against regressions. The
   // issue's acceptance is met but for areas: every planted change is found, none falsely, every
-  // legal one legal, but 3 of 42 matched areas are 10–45 % off (the rules reach it on true land
-  // cover, oracle.test.ts): dug ground whose moist part reads as ploughed field (0.55), an orchard
-  // on grass whose crowns are read in a quarter of it (0.70), an orchard on soil read a ring wide
-  // (1.20).
+  // legal one legal, but 2 of 42 matched areas are 20–30 % off (the rules reach it on true land
+  // cover, oracle.test.ts): an orchard on grass whose crowns are read in a quarter of it (0.70),
+  // an orchard on soil read a ring wide (1.20).
   it('finds every planted change with the default model (regression floor)', () => {
     const score = result.summary.score!;
     for (const type of CHANGE_TYPE_NAMES.filter((t) => t !== 'outflow_grass')) {
@@ -50,9 +49,10 @@ describe('demo county end to end', () => {
       expect(s.meanAreaRatio!, `${type} area`).toBeGreaterThanOrEqual(0.82);
       expect(s.meanAreaRatio!, `${type} area`).toBeLessThanOrEqual(1.1);
     }
-    // Matched areas more than 10 % off: 7 before the outline refinement (change/refine.ts), 3 with it.
+    // Matched areas more than 10 % off: 7 before the outline refinement (change/refine.ts), 3 with
+    // it, 2 since moist dug soil joins its dry part (refine.ts, CONTINUITY and families).
     const off = Object.values(score.byType).flatMap((s) => s.matches.filter((m) => Math.abs(m.areaRatio - 1) > 0.1));
-    expect(off.length, `areas off by more than 10 %: ${off.map((m) => `${m.planted} ${m.areaRatio}`).join(', ')}`).toBeLessThanOrEqual(3);
+    expect(off.length, `areas off by more than 10 %: ${off.map((m) => `${m.planted} ${m.areaRatio}`).join(', ')}`).toBeLessThanOrEqual(2);
     expect(score.hardCaseFalsePatches).toBeLessThanOrEqual(1);
     expect(score.legalReportedAsLegal.correct).toBe(score.legalReportedAsLegal.planted);
   });
