@@ -30,11 +30,11 @@ import type { LandCoverBlock, RasterBlock } from '../types.js';
  * be neither. So a pixel must also be a member of the change: as close to its K nearest interior
  * pixels as the interior's own pixels are to theirs (median of a sample), up to MEMBER_SPREAD.
  * Mixed rim pixels fail that too; the mixed-edge growth (edges.ts), run after this, decides them
- * on the refined outline. An object that grades away from its interior (dug soil drying from moist
- * to dry) is not a tight cluster either; its pixels join where no edge separates them from the
- * change (CONTINUITY). Rules of one change type that split one object between them are refined
- * as one (RefineOptions.family). Without the membership test, orchards on true land cover grew by up to
- * 56 % (test/e2e/oracle.test.ts); with it they stay within 10 %.
+ * on the refined outline. Without the membership test, orchards on true land cover grew by up to
+ * 56 % (test/e2e/oracle.test.ts); with it they stay within 10 %. An object that grades away from
+ * its interior (dug soil drying from moist to dry) is no tight cluster either; its pixels join
+ * where no edge separates them from the change (CONTINUITY). Rules of one change type that split
+ * one object between them are refined as one (RefineOptions.family).
  */
 export interface RefineOptions {
   /** Rings a change may grow (px); 0 disables the refinement. */
@@ -154,6 +154,7 @@ export function refineOutlines(
   return result;
 }
 
+/** refineOutlines on codes already mapped to their families. */
 function refineFamilies(
   codes: Uint8Array,
   allowed: Uint8Array,
@@ -227,7 +228,8 @@ function refineFamilies(
   const median = (values: number[]) => (values.sort((u, v) => u - v), values[values.length >> 1]);
   /**
    * How tightly the change's interior pixels around p cluster: the median, over the sampled ones,
-   * of the mean squared distance to their own K nearest other-valued interior pixels.
+   * of the mean squared distance to their own K nearest other-valued interior pixels (Infinity
+   * when there are too few).
    */
   const spreadAround = (p: number, c: number, deep: number): number => {
     const F = featuresFor(opts.texturePx[c - 1] ?? 0);
