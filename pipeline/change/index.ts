@@ -170,8 +170,10 @@ function refineOptions(rules: RulesConfig, mode: 'baseline' | 'transitions', pix
     // joins decides it, and grown alone it would outweigh the site (rules.joinMaxRatio).
     fromClasses = rules.transitions.map((t) => (t.standalone === true ? bits(t.before) : 0));
     // Such a rule's pixels belong to the outline of the site of its type they lie in.
-    const siteOf = (type: string) => rules.transitions.findIndex((t, i) => t.type === type && fromClasses[i] !== 0);
-    family = rules.transitions.map((t, i) => 1 + (siteOf(t.type) >= 0 ? siteOf(t.type) : i));
+    family = rules.transitions.map((t, i) => {
+      const site = rules.transitions.findIndex((u, j) => u.type === t.type && fromClasses[j] !== 0);
+      return 1 + (site >= 0 ? site : i);
+    });
   } else {
     texturePx = [];
     fromClasses = [];

@@ -103,8 +103,6 @@ function squaredDistance(F: readonly Float32Array[], p: number, q: number): numb
 
 /** Scratch for neighbours8 (the functions here are synchronous and not re-entrant). */
 const around = new Int32Array(8);
-/** Scratch for `stepTo`, which runs inside loops over `around`. */
-const aroundStep = new Int32Array(8);
 
 /** Inserts d into the ascending array `best` if it is smaller than its largest entry. */
 function keepSmallest(best: Float64Array, d: number): void {
@@ -250,9 +248,8 @@ function refineFamilies(
   /** Squared distance from p to its most alike 8-neighbour (exact repeats aside) that is `inside`; Infinity if none. */
   const stepTo = (F: readonly Float32Array[], p: number, inside: (q: number) => boolean): number => {
     let best = Infinity;
-    const m = neighbours8(p, w, h, aroundStep);
-    for (let j = 0; j < m; j++) {
-      const q = aroundStep[j];
+    for (let j = neighbours8(p, w, h, around); j-- > 0; ) {
+      const q = around[j];
       if (!valid[q] || !inside(q)) continue;
       const d = squaredDistance(F, p, q);
       if (d > 0 && d < best) best = d;
