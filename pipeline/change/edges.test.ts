@@ -52,6 +52,22 @@ describe('growMixedEdges', () => {
     expect(growMixedEdges(small, new Uint8Array(W * H).fill(1), W, H, before, after, cover(), { ...opts, seedMinPx: [W * 8 + 1] })).toBe(0);
   });
 
+  it('unmixes an edge pixel with the material of the change that lies there, not their mean', () => {
+    // A change of two materials in rows (roof on even rows, its soil yard on odd rows) over x 5..12.
+    // Column x = 4 is 60 % of its row's material, column x = 13 is 40 %. Against the mean of its
+    // changed neighbours (two roofs, one yard) a 60 % yard pixel reads f ≈ 0.32; as yard alone, 0.6.
+    const yard = [0.12, 0.14, 0.17, 0.22];
+    const rowMaterial = (y: number) => (y % 2 ? yard : roof);
+    const part = (f: number, y: number) => crop.map((c, i) => f * rowMaterial(y)[i] + (1 - f) * c);
+    const striped = block((x, y) => (x >= 5 && x <= 12 ? rowMaterial(y) : x === 4 ? part(0.6, y) : x === 13 ? part(0.4, y) : crop));
+    const codes = core();
+    expect(growMixedEdges(codes, new Uint8Array(W * H).fill(1), W, H, before, striped, cover(), opts)).toBe(H);
+    for (let y = 0; y < H; y++) {
+      expect(codes[y * W + 4], `row ${y}`).toBe(1);
+      expect(codes[y * W + 13], `row ${y}`).toBe(0);
+    }
+  });
+
   it('never claims pixels that are not allowed (masked, not cropland)', () => {
     const codes = core();
     expect(growMixedEdges(codes, new Uint8Array(W * H), W, H, before, after, cover(), opts)).toBe(0);

@@ -19,6 +19,13 @@ import { LandCover, type LandCoverBlock, type RasterBlock } from '../types.js';
  * convention a pixel-centre-in-polygon raster of the true outline follows, so areas become
  * unbiased. Nothing here depends on the sensor: reflectances of any band set, and the contrast
  * guard is relative.
+ *
+ * A change is often more than one material (crowns and their shade, a roof and its yard, a stand's
+ * sunlit and shaded side), and a pixel at its edge mixes the old surface with whichever of them lies
+ * there, not with their mean. So, as in multiple-endmember unmixing (MESMA, Roberts et al. 1998),
+ * the new material is taken from several candidates, the mean and each changed neighbour alone, and
+ * the one whose two-material mixture explains the pixel best (least squared residual, with f
+ * clamped to 0..1) gives the fraction.
  */
 export interface EdgeOptions {
   /** Rings of boundary pixels examined (each ring needs f ≥ 0.5 against its own neighbours). */
@@ -61,6 +68,7 @@ export function growMixedEdges(
   const n = w * h;
   const mean = new Float64Array(nb);
   const old = new Float64Array(nb);
+  const single = new Float64Array(nb);
   const eligible = seedComponents(codes, w, h, opts.seedMinPx ?? []);
   const classVotes = new Uint16Array(16);
   const around = new Int32Array(8);
@@ -110,21 +118,19 @@ export function growMixedEdges(
           m++;
         }
       if (!m) continue;
-      let num = 0;
-      let den = 0;
-      let nn = 0;
-      let oo = 0;
       for (let i = 0; i < nb; i++) {
-        const nv = mean[i] / k;
-        const o = old[i] / m;
-        const d = nv - o;
-        num += (A[i][p] - o) * d;
-        den += d * d;
-        nn += nv * nv;
-        oo += o * o;
+        mean[i] /= k;
+        old[i] /= m;
       }
-      if (den <= 0 || Math.sqrt(den) < opts.minContrast * Math.sqrt(Math.max(nn, oo))) continue;
-      if (num / den < opts.minFraction) continue;
+      let fit = unmix(A, p, mean, old, opts.minContrast);
+      for (let j = 0; j < m8; j++) {
+        const q = around[j];
+        if (codes[q] !== code || !eligible[q] || !after.valid[q]) continue;
+        for (let i = 0; i < nb; i++) single[i] = A[i][q];
+        const alone = unmix(A, p, single, old, opts.minContrast);
+        if (alone.residual < fit.residual) fit = alone;
+      }
+      if (!(fit.fraction >= opts.minFraction)) continue;
       next[p] = code;
       let cls = 0;
       for (let c = 1; c < 16; c++) if (classVotes[c] > classVotes[cls]) cls = c;
@@ -137,6 +143,34 @@ export function growMixedEdges(
     for (const [p, c] of nextClass) afterCover.classes[p] = c;
   }
   return added;
+}
+
+/**
+ * Fraction f of new material `n` in pixel p of bands A, mixed with old surface `o`
+ * (a = o + f·(n − o), least squares), and the squared residual with f clamped to 0..1. No fit
+ * (fraction NaN, residual Infinity) when n and o differ by less than `minContrast` of the larger.
+ */
+function unmix(A: readonly Float32Array[], p: number, n: Float64Array, o: Float64Array, minContrast: number): { fraction: number; residual: number } {
+  let num = 0;
+  let den = 0;
+  let nn = 0;
+  let oo = 0;
+  for (let i = 0; i < A.length; i++) {
+    const d = n[i] - o[i];
+    num += (A[i][p] - o[i]) * d;
+    den += d * d;
+    nn += n[i] * n[i];
+    oo += o[i] * o[i];
+  }
+  if (den <= 0 || Math.sqrt(den) < minContrast * Math.sqrt(Math.max(nn, oo))) return { fraction: NaN, residual: Infinity };
+  const fraction = num / den;
+  const f = Math.min(1, Math.max(0, fraction));
+  let residual = 0;
+  for (let i = 0; i < A.length; i++) {
+    const e = A[i][p] - o[i] - f * (n[i] - o[i]);
+    residual += e * e;
+  }
+  return { fraction, residual };
 }
 
 /** 1 for pixels of 8-connected same-code components of at least `minPx[code − 1]` pixels. */
