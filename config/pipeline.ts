@@ -153,7 +153,7 @@ export const RulesSchema = z
       .min(0)
       .max(4)
       .default(2)
-      .describe('Rings of boundary pixels around each change examined for mixed pixels: one that is at least mixedEdgeMinFraction new material (linear unmixing between its own before spectrum and its changed neighbours\' after spectrum) joins the change (0 = off)'),
+      .describe('Rings of boundary pixels around each change examined for mixed pixels: one that is at least mixedEdgeMinFraction new material (linear unmixing on the after date between the unchanged surface two pixels out and whichever of its changed neighbours\' spectra, or their mean, explains it best) joins the change (0 = off)'),
     mixedEdgeMinFraction: z.number().min(0).max(1).default(0.5).describe('Share of new material from which a mixed boundary pixel belongs to the change (0.5: the pixel centre lies inside the new object)'),
     mixedEdgeMinContrast: z
       .number()
