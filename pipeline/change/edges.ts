@@ -72,6 +72,7 @@ export function growMixedEdges(
   const eligible = seedComponents(codes, w, h, opts.seedMinPx ?? []);
   const classVotes = new Uint16Array(16);
   const around = new Int32Array(8);
+  const changed = new Int32Array(8);
   for (let ring = 0; ring < opts.rings; ring++) {
     const next = codes.slice();
     const nextClass: [number, number][] = [];
@@ -96,13 +97,14 @@ export function growMixedEdges(
       if (!code) continue;
       mean.fill(0);
       classVotes.fill(0);
+      // The changed neighbours of that code: the new material's candidates.
       let k = 0;
       for (let j = 0; j < m8; j++) {
         const q = around[j];
         if (codes[q] !== code || !eligible[q] || !after.valid[q]) continue;
         for (let i = 0; i < nb; i++) mean[i] += A[i][q];
         classVotes[afterCover.classes[q] & 15]++;
-        k++;
+        changed[k++] = q;
       }
       if (!k) continue;
       old.fill(0);
@@ -123,9 +125,8 @@ export function growMixedEdges(
         old[i] /= m;
       }
       let fit = unmix(A, p, mean, old, opts.minContrast);
-      for (let j = 0; j < m8; j++) {
-        const q = around[j];
-        if (codes[q] !== code || !eligible[q] || !after.valid[q]) continue;
+      for (let j = 0; j < k; j++) {
+        const q = changed[j];
         for (let i = 0; i < nb; i++) single[i] = A[i][q];
         const alone = unmix(A, p, single, old, opts.minContrast);
         if (alone.residual < fit.residual) fit = alone;

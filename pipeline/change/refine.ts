@@ -193,7 +193,8 @@ function refineFamilies(
    * around it, in the change's features. Null when either side has fewer than K pixels there.
    */
   const sides = (p: number, c: number, deep: number): Side | null => {
-    const key = p * 256 + c;
+    // The interior depends on `deep`: the rim shrink and the growth ask with different depths.
+    const key = (p * 256 + c) * 256 + deep;
     const hit = cache.get(key);
     if (hit !== undefined) return hit;
     const F = featuresFor(opts.texturePx[c - 1] ?? 0);
