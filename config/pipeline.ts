@@ -44,7 +44,7 @@ export const TransitionRuleSchema = z
       .min(0)
       .max(50)
       .default(0)
-      .describe('The new cover is a texture (crowns and gaps): its outline is refined on box means of the after image this wide (m) instead of single pixels, and may also give back the rim the classifier\'s texture window spilled into the field (change/refine.ts; 0 = a cover of single pixels)'),
+      .describe('The new cover is a texture (crowns and gaps): its outline is refined on box means this wide (m) of the after image and of the change between the dates instead of single pixels, and may also give back the rim the classifier\'s texture window spilled into the field (change/refine.ts; 0 = a cover of single pixels)'),
     typeByMajorityAfter: z
       .record(z.string(), changeType)
       .optional()
@@ -153,13 +153,13 @@ export const RulesSchema = z
       .min(0)
       .max(4)
       .default(2)
-      .describe('Rings of boundary pixels around each change examined for mixed pixels: one that is at least mixedEdgeMinFraction new material (linear unmixing on the after date between the unchanged surface two pixels out and whichever of its changed neighbours\' spectra, or their mean, explains it best) joins the change (0 = off)'),
+      .describe('Rings of boundary pixels around each change examined for mixed pixels: one that is at least mixedEdgeMinFraction new material (linear unmixing on the after date between the unchanged pixels two out that were most like it on the before date and whichever of its changed neighbours\' spectra, or their mean, explains it best) joins the change (0 = off)'),
     mixedEdgeMinFraction: z.number().min(0).max(1).default(0.5).describe('Share of new material from which a mixed boundary pixel belongs to the change (0.5: the pixel centre lies inside the new object)'),
     mixedEdgeMinContrast: z
       .number()
       .min(0)
       .default(0.15)
-      .describe('Smallest spectral contrast between old and new material, relative to the brighter one, at which a mixed-pixel fraction is trusted (relative normalisation residuals and in-field variation are ≈ 5–10 % of reflectance)'),
+      .describe('Smallest spectral contrast between old and new material, relative to the brighter one, at which a mixed-pixel fraction is trusted (relative normalisation residuals and in-field variation are ≈ 5–10 % of reflectance); on the before date, a pixel and the unchanged pixels taken as its old surface that differ by this much are not the same surface, and the pixel is not unmixed'),
     outlineReachM: z
       .number()
       .min(0)

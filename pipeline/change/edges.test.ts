@@ -68,6 +68,22 @@ describe('growMixedEdges', () => {
     }
   });
 
+  it('leaves alone a strip of another surface between the change and the field', () => {
+    // A one-pixel soil margin (x = 4 and x = 13, soil on both dates) between the roof and the crop.
+    // Two pixels out lies crop, which the margin never was: unmixed between roof and crop, bright
+    // soil reads two-thirds roof (f ≈ 0.66), but its own old surface is not in sight.
+    const soil = [0.2, 0.22, 0.25, 0.3];
+    const margin = (x: number) => x === 4 || x === 13;
+    const withMargin = block((x) => (x >= 5 && x <= 12 ? roof : margin(x) ? soil : crop));
+    const marginBefore = block((x) => (margin(x) ? soil : crop));
+    const codes = core();
+    expect(growMixedEdges(codes, new Uint8Array(W * H).fill(1), W, H, marginBefore, withMargin, cover(), opts)).toBe(0);
+    // A margin as wide as the unmixing looks (two pixels and more) is its own old surface: f ≈ 0.
+    const wide = (x: number) => (x >= 2 && x <= 4) || (x >= 13 && x <= 15);
+    const wideCodes = core();
+    expect(growMixedEdges(wideCodes, new Uint8Array(W * H).fill(1), W, H, block((x) => (wide(x) ? soil : crop)), block((x) => (x >= 5 && x <= 12 ? roof : wide(x) ? soil : crop)), cover(), opts)).toBe(0);
+  });
+
   it('never claims pixels that are not allowed (masked, not cropland)', () => {
     const codes = core();
     expect(growMixedEdges(codes, new Uint8Array(W * H), W, H, before, after, cover(), opts)).toBe(0);

@@ -13,7 +13,13 @@ import { LandCover, type LandCoverBlock, type RasterBlock } from '../types.js';
  * the same date (the mean after spectrum of unchanged pixels two pixels out, clear of the edge).
  * Taking both end-members from the after image makes the estimate immune to seasonal change and
  * to mis-registration between the dates: a pixel that merely ripened with its field looks like
- * its field (f ≈ 0). The least-squares fraction is
+ * its field (f ≈ 0). The old surface is the pixel's own: of the unchanged pixels two out, the
+ * OLD_SURFACE_K that were most like it on the before date. Where a strip of another surface lies
+ * between the change and the field (a soil margin, a verge), the field two out is not what the
+ * pixel was, and unmixing the strip between the change and the field would read it as new
+ * material; when not even those nearest were the pixel's surface (before spectra differing by
+ * minContrast or more), its old surface is not in sight and it is left alone. The least-squares
+ * fraction is
  *   f = ⟨a − o, n − o⟩ / |n − o|²
  * and the pixel belongs to the change when most of it is new material: f ≥ 0.5. This is the
  * convention a pixel-centre-in-polygon raster of the true outline follows, so areas become
@@ -30,7 +36,10 @@ import { LandCover, type LandCoverBlock, type RasterBlock } from '../types.js';
 export interface EdgeOptions {
   /** Rings of boundary pixels examined (each ring needs f ≥ 0.5 against its own neighbours). */
   readonly rings: number;
-  /** Smallest relative contrast |n − o| / max(|n|, |o|) at which f is trusted. */
+  /**
+   * Smallest relative contrast |n − o| / max(|n|, |o|) at which f is trusted; on the before date,
+   * a pixel and its old surface that differ by this much are not the same surface.
+   */
   readonly minContrast: number;
   /** Smallest fraction of new material for a pixel to join. */
   readonly minFraction: number;
@@ -42,6 +51,12 @@ export interface EdgeOptions {
    */
   readonly seedMinPx?: readonly number[];
 }
+
+/**
+ * Unchanged pixels two out whose after spectra make a pixel's old surface: those most like it on
+ * the before date. As many as the outline refinement's nearest-neighbour decisions use (refine.ts).
+ */
+const OLD_SURFACE_K = 4;
 
 /**
  * Grows each change code into adjacent unchanged pixels whose spectra are mostly the new material
@@ -62,12 +77,15 @@ export function growMixedEdges(
 ): number {
   const bands = before.bandNames.filter((b) => after.bandNames.includes(b));
   const A = bands.map((b) => after.data[after.bandNames.indexOf(b)]);
+  const B = bands.map((b) => before.data[before.bandNames.indexOf(b)]);
   const nb = bands.length;
   if (nb === 0) return 0;
   let added = 0;
   const n = w * h;
   const mean = new Float64Array(nb);
   const old = new Float64Array(nb);
+  const oldBefore = new Float64Array(nb);
+  const twoOut: { q: number; unlike: number }[] = [];
   const single = new Float64Array(nb);
   const eligible = seedComponents(codes, w, h, opts.seedMinPx ?? []);
   const classVotes = new Uint16Array(16);
@@ -107,23 +125,31 @@ export function growMixedEdges(
         changed[k++] = q;
       }
       if (!k) continue;
-      old.fill(0);
-      let m = 0;
+      // The old surface: the unchanged pixels two out that were most like p on the before date.
+      twoOut.length = 0;
       for (let dy = -2; dy <= 2; dy++)
         for (let dx = -2; dx <= 2; dx++) {
           const xx = x + dx;
           const yy = y + dy;
           if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
           const q = yy * w + xx;
-          if (near[q] || codes[q] || !after.valid[q]) continue;
-          for (let i = 0; i < nb; i++) old[i] += A[i][q];
-          m++;
+          if (near[q] || codes[q] || !after.valid[q] || !before.valid[q]) continue;
+          let unlike = 0;
+          for (let i = 0; i < nb; i++) unlike += (B[i][q] - B[i][p]) ** 2;
+          twoOut.push({ q, unlike });
         }
-      if (!m) continue;
-      for (let i = 0; i < nb; i++) {
-        mean[i] /= k;
-        old[i] /= m;
-      }
+      if (!twoOut.length) continue;
+      twoOut.sort((u, v) => u.unlike - v.unlike);
+      const m = Math.min(twoOut.length, OLD_SURFACE_K);
+      old.fill(0);
+      oldBefore.fill(0);
+      for (let t = 0; t < m; t++)
+        for (let i = 0; i < nb; i++) {
+          old[i] += A[i][twoOut[t].q] / m;
+          oldBefore[i] += B[i][twoOut[t].q] / m;
+        }
+      if (contrast(B, p, oldBefore) >= opts.minContrast) continue;
+      for (let i = 0; i < nb; i++) mean[i] /= k;
       let fit = unmix(A, p, mean, old, opts.minContrast);
       for (let j = 0; j < k; j++) {
         const q = changed[j];
@@ -202,4 +228,18 @@ function seedComponents(codes: Uint8Array, w: number, h: number, minPx: readonly
     if (members.length >= (minPx[c - 1] ?? 0)) for (const p of members) out[p] = 1;
   }
   return out;
+}
+
+/** Relative contrast |a − v| / max(|a|, |v|) (Euclidean) between pixel p of bands A and spectrum v. */
+function contrast(A: readonly Float32Array[], p: number, v: Float64Array): number {
+  let dd = 0;
+  let aa = 0;
+  let vv = 0;
+  for (let i = 0; i < A.length; i++) {
+    dd += (A[i][p] - v[i]) ** 2;
+    aa += A[i][p] ** 2;
+    vv += v[i] ** 2;
+  }
+  const larger = Math.sqrt(Math.max(aa, vv));
+  return larger > 0 ? Math.sqrt(dd) / larger : 0;
 }

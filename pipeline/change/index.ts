@@ -185,7 +185,14 @@ function refineOptions(rules: RulesConfig, mode: 'baseline' | 'transitions', pix
       }
     }
   }
-  return { reachPx: Math.round(rules.outlineReachM / pixelSizeM), windowPx: Math.max(2, Math.round(rules.outlineWindowM / pixelSizeM)), texturePx, fromClasses, ...(family ? { family } : {}) };
+  return {
+    reachPx: Math.round(rules.outlineReachM / pixelSizeM),
+    windowPx: Math.max(2, Math.round(rules.outlineWindowM / pixelSizeM)),
+    texturePx,
+    misregistrationPx: rules.misregistrationPx,
+    fromClasses,
+    ...(family ? { family } : {}),
+  };
 }
 
 /** Codes (1-based rule indices) of rules that join the site they touch (`joinsNeighbours`: earthworks). */

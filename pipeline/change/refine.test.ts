@@ -24,7 +24,7 @@ const square = (x0: number, x1: number, c = 1) => {
 };
 const count = (codes: Uint8Array, c = 1) => codes.reduce((s, v) => s + (v === c ? 1 : 0), 0);
 const herbaceousBit = 1 << LandCover.herbaceous;
-const opts = (o: Partial<RefineOptions> = {}): RefineOptions => ({ reachPx: 5, windowPx: 12, texturePx: [0], fromClasses: [herbaceousBit], ...o });
+const opts = (o: Partial<RefineOptions> = {}): RefineOptions => ({ reachPx: 5, windowPx: 12, texturePx: [0], misregistrationPx: 1, fromClasses: [herbaceousBit], ...o });
 const all = () => new Uint8Array(W * H).fill(1);
 
 describe('refineOutlines', () => {
@@ -133,6 +133,37 @@ describe('refineOutlines', () => {
     // Without the texture reading, single crown and grass pixels decide and the rim stays.
     const plain = square(10, 29);
     expect(refineOutlines(plain, all(), W, H, before, orchard, cover(LandCover.herbaceous), cover(LandCover.orchard), opts()).removed).toBe(0);
+  });
+
+  it('compares texture covers on their change between the dates too', () => {
+    // A stand planted on a bare field over 12..27, with grass around that was grass before. The
+    // classifier found 15..24; the sparser rows 12..14 and 25..27 are a little nearer the grass
+    // than the stand, so on the after date alone only the ring next to the stand (3 × 3 means two
+    // thirds stand) would join. Between the dates they changed as the stand did (bare →
+    // vegetation) and the grass did not, so they join.
+    const soil = [0.12, 0.16, 0.2, 0.26];
+    const sparse = stand.map((v, i) => v + 0.55 * (grass[i] - v));
+    const img = block((x, y) => (inBox(x, y, 15, 24) ? stand : inBox(x, y, 12, 27) ? sparse : grass));
+    const bareField = block((x, y) => (inBox(x, y, 12, 27) ? soil : grass));
+    const texture = opts({ texturePx: [1], fromClasses: [herbaceousBit | (1 << LandCover.bare)] });
+    const codes = square(15, 24);
+    refineOutlines(codes, all(), W, H, bareField, img, cover(LandCover.herbaceous), cover(LandCover.tree), texture);
+    // The rings 13..14 and 25..26 join (their 3 × 3 means hold no grass); the outermost, a third
+    // grass in its means, is the mixed-edge growth's to decide (edges.ts).
+    const corner = (x: number, y: number) => (x === 13 || x === 26) && (y === 13 || y === 26);
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const v = codes[y * W + x];
+        if (inBox(x, y, 13, 26) && !corner(x, y)) expect(v, `${x},${y}`).toBe(1);
+        if (!inBox(x, y, 12, 27)) expect(v, `${x},${y}`).toBe(0);
+      }
+    // Had the rim looked the same before (no change there), none of it joins, not even that ring.
+    const grassBefore = block((x, y) => (inBox(x, y, 15, 24) ? soil : inBox(x, y, 12, 27) ? sparse : grass));
+    const unchanged = square(15, 24);
+    refineOutlines(unchanged, all(), W, H, grassBefore, img, cover(LandCover.herbaceous), cover(LandCover.tree), texture);
+    // The core's corners, five ninths unchanged rim in their 3 × 3 means, may go.
+    for (let p = 0; p < W * H; p++) if (!square(15, 24)[p]) expect(unchanged[p]).toBe(0);
+    expect(count(unchanged)).toBeGreaterThanOrEqual(88);
   });
 });
 

@@ -23,6 +23,12 @@ import type { LandCoverBlock, RasterBlock } from '../types.js';
  * over `texturePx`, since a single pixel is either crown or gap. Their classified outline comes
  * from a texture window too and overshoots into the field by up to its half-size, so their
  * boundary pixels are also tested the other way: a boundary pixel nearer the old surface leaves it.
+ * Where the gaps between the crowns are the material of the field around (an orchard planted in
+ * bare soil, or with grass rows in grass), the after image alone cannot tell a gap from the field
+ * at the rim; between the dates it can, since the crowns are new and the field is not. So texture
+ * covers are also compared on their change: one more feature, box-averaged like the bands, the
+ * mean absolute band difference of a pixel's after spectrum from the nearest before spectrum
+ * within the mis-registration allowance (reflectance units, like the bands).
  * Nothing depends on the sensor: any band set.
  *
  * Nearer is not enough: where a third surface lies between the change and the field beyond the
@@ -43,6 +49,8 @@ export interface RefineOptions {
   readonly windowPx: number;
   /** Per code (index = code − 1): half-size (px) of the box mean for texture covers; 0 = per pixel. */
   readonly texturePx: readonly number[];
+  /** Before-date pixels within this distance count as a pixel's before state (texture covers' change feature). */
+  readonly misregistrationPx: number;
   /** Per code (index = code − 1): bit k set when before-date class k may start this change. */
   readonly fromClasses: readonly number[];
   /**
@@ -142,9 +150,12 @@ export function refineOutlines(
   const valid = new Uint8Array(n);
   for (let p = 0; p < n; p++) valid[p] = before.valid[p] & after.valid[p];
   const raw = bands.map((b) => after.data[after.bandNames.indexOf(b)]);
+  const beforeRaw = bands.map((b) => before.data[before.bandNames.indexOf(b)]);
+  let change: Float32Array | undefined;
+  const changeOf = () => (change ??= changeMagnitude(raw, beforeRaw, valid, w, h, opts.misregistrationPx));
 
   const work = opts.family ? codes.map((c) => (c ? (opts.family![c - 1] ?? c) : 0)) : codes.slice();
-  const result = refineFamilies(work, allowed, valid, w, h, raw, beforeCover, afterCover, opts);
+  const result = refineFamilies(work, allowed, valid, w, h, raw, changeOf, beforeCover, afterCover, opts);
   for (let p = 0; p < n; p++) {
     if (!work[p]) codes[p] = 0;
     else if (!codes[p]) codes[p] = work[p];
@@ -160,6 +171,7 @@ function refineFamilies(
   w: number,
   h: number,
   raw: readonly Float32Array[],
+  changeOf: () => Float32Array,
   beforeCover: LandCoverBlock,
   afterCover: LandCoverBlock,
   opts: RefineOptions,
@@ -168,7 +180,8 @@ function refineFamilies(
   const features = new Map<number, readonly Float32Array[]>([[0, raw]]);
   const featuresFor = (s: number) => {
     let f = features.get(s);
-    if (!f) features.set(s, (f = raw.map((band) => boxMean(band, valid, w, h, s))));
+    // Texture covers (s > 0) are also compared on their change between the dates.
+    if (!f) features.set(s, (f = [...raw, changeOf()].map((band) => boxMean(band, valid, w, h, s))));
     return f;
   };
   const initial = codes.slice();
@@ -440,5 +453,29 @@ function boxMean(band: Float32Array, valid: Uint8Array, w: number, h: number, s:
       out[y * w + x] = c > 0 ? (sum[y1 * W + x1] - sum[y0 * W + x1] - sum[y1 * W + x0] + sum[y0 * W + x0]) / c : 0;
     }
   }
+  return out;
+}
+
+/**
+ * Mean absolute band difference of each pixel's after spectrum (bands A) from the nearest
+ * before-date spectrum (bands B) within `reachPx`; 0 without data.
+ */
+function changeMagnitude(A: readonly Float32Array[], B: readonly Float32Array[], valid: Uint8Array, w: number, h: number, reachPx: number): Float32Array {
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const p = y * w + x;
+      if (!valid[p]) continue;
+      let nearest = Infinity;
+      for (let yy = Math.max(0, y - reachPx); yy <= Math.min(h - 1, y + reachPx); yy++)
+        for (let xx = Math.max(0, x - reachPx); xx <= Math.min(w - 1, x + reachPx); xx++) {
+          const q = yy * w + xx;
+          if (!valid[q]) continue;
+          let d = 0;
+          for (let i = 0; i < A.length; i++) d += Math.abs(A[i][p] - B[i][q]);
+          nearest = Math.min(nearest, d);
+        }
+      out[p] = nearest / A.length;
+    }
   return out;
 }

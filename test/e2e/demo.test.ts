@@ -34,9 +34,8 @@ describe('demo county end to end', () => {
 
   // Floors the default model holds today (seed 20261123); they guard against regressions. The
   // issue's acceptance is met but for areas: every planted change is found, none falsely, every
-  // legal one legal, but 2 of 42 matched areas are 20–30 % off (the rules reach it on true land
-  // cover, oracle.test.ts): an orchard on grass whose crowns are read in a quarter of it (0.76),
-  // an orchard on soil read a ring wide (1.20).
+  // legal one legal, but 1 of 42 matched areas is 20 % off (the rules reach it on true land
+  // cover, oracle.test.ts): an orchard on grass whose crowns are read in a quarter of it (0.80).
   it('finds every planted change with the default model (regression floor)', () => {
     const score = result.summary.score!;
     for (const type of CHANGE_TYPE_NAMES.filter((t) => t !== 'outflow_grass')) {
@@ -50,9 +49,11 @@ describe('demo county end to end', () => {
       expect(s.meanAreaRatio!, `${type} area`).toBeLessThanOrEqual(1.1);
     }
     // Matched areas more than 10 % off: 7 before the outline refinement (change/refine.ts), 3 with
-    // it, 2 since moist dug soil joins its dry part (refine.ts, CONTINUITY and families).
+    // it, 2 since moist dug soil joins its dry part (refine.ts, CONTINUITY and families), 1 since
+    // texture covers are compared on their change and a mixed pixel is unmixed against its own old
+    // surface (edges.ts).
     const off = Object.values(score.byType).flatMap((s) => s.matches.filter((m) => Math.abs(m.areaRatio - 1) > 0.1));
-    expect(off.length, `areas off by more than 10 %: ${off.map((m) => `${m.planted} ${m.areaRatio}`).join(', ')}`).toBeLessThanOrEqual(2);
+    expect(off.length, `areas off by more than 10 %: ${off.map((m) => `${m.planted} ${m.areaRatio}`).join(', ')}`).toBeLessThanOrEqual(1);
     expect(score.hardCaseFalsePatches).toBeLessThanOrEqual(1);
     expect(score.legalReportedAsLegal.correct).toBe(score.legalReportedAsLegal.planted);
   });
