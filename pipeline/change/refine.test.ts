@@ -135,6 +135,19 @@ describe('refineOutlines', () => {
     expect(refineOutlines(plain, all(), W, H, before, orchard, cover(LandCover.herbaceous), cover(LandCover.orchard), opts()).removed).toBe(0);
   });
 
+  it('grows a texture read in a thin strip of itself', () => {
+    // The orchard of the previous test over 12..27, read only in a band 4 px wide (x 18..21): no
+    // pixel's 3 × 3 box stays a pixel clear of the band's outline, but the middle columns' boxes
+    // lie inside it.
+    const orchard = block((x, y) => (inBox(x, y, 12, 27) ? (x % 2 === 0 && y % 2 === 0 ? crown : grass) : field));
+    const codes = new Uint8Array(W * H);
+    for (let y = 12; y <= 27; y++) for (let x = 18; x <= 21; x++) codes[y * W + x] = 1;
+    refineOutlines(codes, all(), W, H, before, orchard, cover(LandCover.herbaceous), cover(LandCover.orchard), opts({ texturePx: [1] }));
+    // It grows the reach (5 rings) each way; the orchard's last ring is beyond it.
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) expect(codes[y * W + x], `${x},${y}`).toBe((x >= 18 && x <= 21 && y >= 12 && y <= 27) || inBox(x, y, 13, 26) ? 1 : 0);
+  });
+
   it('compares texture covers on their change between the dates too', () => {
     // A stand planted on a bare field over 12..27, with grass around that was grass before. The
     // classifier found 15..24; the sparser rows 12..14 and 25..27 are a little nearer the grass

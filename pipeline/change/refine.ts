@@ -23,6 +23,10 @@ import type { LandCoverBlock, RasterBlock } from '../types.js';
  * over `texturePx`, since a single pixel is either crown or gap. Their classified outline comes
  * from a texture window too and overshoots into the field by up to its half-size, so their
  * boundary pixels are also tested the other way: a boundary pixel nearer the old surface leaves it.
+ * Their interior is the pixels whose box stays a pixel clear of the outline, or, where the texture
+ * was read in too thin a strip of itself to have K of those near a pixel, those whose box lies
+ * inside it.
+ *
  * Where the gaps between the crowns are the material of the field around (an orchard planted in
  * bare soil, or with grass rows in grass), the after image alone cannot tell a gap from the field
  * at the rim; between the dates it can, since the crowns are new and the field is not. So texture
@@ -290,8 +294,13 @@ function refineFamilies(
     const key = p * 256 + c;
     let yes = members.get(key);
     if (yes === undefined) {
-      const deep = (opts.texturePx[c - 1] ?? 0) + 1;
-      const side = sides(p, c, deep);
+      const s = opts.texturePx[c - 1] ?? 0;
+      let deep = s + 1;
+      let side = sides(p, c, deep);
+      // A texture read in a thin strip of itself (an orchard whose crowns the classifier saw in a
+      // snake through it) has hardly a pixel whose box stays a pixel clear of the outline: then its
+      // interior is the pixels whose box lies inside it.
+      if (side === null && s > 0) side = sides(p, c, (deep = s));
       yes = side !== null && side.toNew < side.toOld && side.toNew <= MEMBER_SPREAD * spreadAround(p, c, deep);
       members.set(key, yes);
     }

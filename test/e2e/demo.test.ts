@@ -32,10 +32,8 @@ describe('demo county end to end', () => {
     result = await runDetection(config, { log: quiet, now: Date.now });
   }, 600_000);
 
-  // Floors the default model holds today (seed 20261123); they guard against regressions. The
-  // issue's acceptance is met but for areas: every planted change is found, none falsely, every
-  // legal one legal, but 1 of 42 matched areas is 20 % off (the rules reach it on true land
-  // cover, oracle.test.ts): an orchard on grass whose crowns are read in a quarter of it (0.80).
+  // Floors the default model holds today (seed 20261123); they guard against regressions beyond
+  // the issue's acceptance (next test).
   it('finds every planted change with the default model (regression floor)', () => {
     const score = result.summary.score!;
     for (const type of CHANGE_TYPE_NAMES.filter((t) => t !== 'outflow_grass')) {
@@ -51,14 +49,16 @@ describe('demo county end to end', () => {
     // Matched areas more than 10 % off: 7 before the outline refinement (change/refine.ts), 3 with
     // it, 2 since moist dug soil joins its dry part (refine.ts, CONTINUITY and families), 1 since
     // texture covers are compared on their change and a mixed pixel is unmixed against its own old
-    // surface (edges.ts).
-    const off = Object.values(score.byType).flatMap((s) => s.matches.filter((m) => Math.abs(m.areaRatio - 1) > 0.1));
-    expect(off.length, `areas off by more than 10 %: ${off.map((m) => `${m.planted} ${m.areaRatio}`).join(', ')}`).toBeLessThanOrEqual(1);
-    expect(score.hardCaseFalsePatches).toBeLessThanOrEqual(1);
+    // surface (edges.ts), none since a texture read in a thin strip has an interior to grow from.
+    // The mean error guards what the acceptance's 10 % bound does not see.
+    const matches = Object.values(score.byType).flatMap((s) => s.matches);
+    const meanError = matches.reduce((sum, m) => sum + Math.abs(m.areaRatio - 1), 0) / matches.length;
+    expect(meanError).toBeLessThanOrEqual(0.035);
+    expect(score.hardCaseFalsePatches).toBe(0);
     expect(score.legalReportedAsLegal.correct).toBe(score.legalReportedAsLegal.planted);
   });
 
-  it.fails('meets the pipeline issue acceptance with the default model (known gap: areas)', () => {
+  it('meets the pipeline issue acceptance with the default model', () => {
     const score = result.summary.score!;
     for (const type of CHANGE_TYPE_NAMES.filter((t) => t !== 'outflow_grass')) {
       expect(score.byType[type].recall, `${type} recall`).toBeGreaterThanOrEqual(0.95);
