@@ -85,6 +85,7 @@ export function growMixedEdges(
   const mean = new Float64Array(nb);
   const old = new Float64Array(nb);
   const oldBefore = new Float64Array(nb);
+  const pBefore = new Float64Array(nb);
   const twoOut: { q: number; unlike: number }[] = [];
   const single = new Float64Array(nb);
   const eligible = seedComponents(codes, w, h, opts.seedMinPx ?? []);
@@ -148,7 +149,8 @@ export function growMixedEdges(
           old[i] += A[i][twoOut[t].q] / m;
           oldBefore[i] += B[i][twoOut[t].q] / m;
         }
-      if (contrast(B, p, oldBefore) >= opts.minContrast) continue;
+      for (let i = 0; i < nb; i++) pBefore[i] = B[i][p];
+      if (contrasting(pBefore, oldBefore, opts.minContrast)) continue;
       for (let i = 0; i < nb; i++) mean[i] /= k;
       let fit = unmix(A, p, mean, old, opts.minContrast);
       for (let j = 0; j < k; j++) {
@@ -180,16 +182,12 @@ export function growMixedEdges(
 function unmix(A: readonly Float32Array[], p: number, n: Float64Array, o: Float64Array, minContrast: number): { fraction: number; residual: number } {
   let num = 0;
   let den = 0;
-  let nn = 0;
-  let oo = 0;
   for (let i = 0; i < A.length; i++) {
     const d = n[i] - o[i];
     num += (A[i][p] - o[i]) * d;
     den += d * d;
-    nn += n[i] * n[i];
-    oo += o[i] * o[i];
   }
-  if (den <= 0 || Math.sqrt(den) < minContrast * Math.sqrt(Math.max(nn, oo))) return { fraction: NaN, residual: Infinity };
+  if (!contrasting(n, o, minContrast)) return { fraction: NaN, residual: Infinity };
   const fraction = num / den;
   const f = Math.min(1, Math.max(0, fraction));
   let residual = 0;
@@ -230,16 +228,19 @@ function seedComponents(codes: Uint8Array, w: number, h: number, minPx: readonly
   return out;
 }
 
-/** Relative contrast |a − v| / max(|a|, |v|) (Euclidean) between pixel p of bands A and spectrum v. */
-function contrast(A: readonly Float32Array[], p: number, v: Float64Array): number {
+/**
+ * Whether spectra a and b differ by at least `minContrast` of the larger (Euclidean norms): a
+ * contrast to trust between two materials, or, on one date, two different surfaces.
+ */
+function contrasting(a: Float64Array, b: Float64Array, minContrast: number): boolean {
   let dd = 0;
   let aa = 0;
-  let vv = 0;
-  for (let i = 0; i < A.length; i++) {
-    dd += (A[i][p] - v[i]) ** 2;
-    aa += A[i][p] ** 2;
-    vv += v[i] ** 2;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i] - b[i];
+    dd += d * d;
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
   }
-  const larger = Math.sqrt(Math.max(aa, vv));
-  return larger > 0 ? Math.sqrt(dd) / larger : 0;
+  return dd > 0 && Math.sqrt(dd) >= minContrast * Math.sqrt(Math.max(aa, bb));
 }
